@@ -32,6 +32,8 @@ public final class HfModelWriter {
         new Path(target.getParent(), "." + target.getName() + ".tmp-" + UUID.randomUUID());
     try {
       FileSystem fs = target.getFileSystem(conf);
+      // no .crc side files from the local checksum filesystem in a model folder
+      fs.setWriteChecksum(false);
       if (fs.exists(target)) {
         throw new CheckpointException(String.format("Output folder %s already exists", target));
       }

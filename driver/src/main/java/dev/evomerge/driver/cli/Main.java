@@ -1,0 +1,44 @@
+package dev.evomerge.driver.cli;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+
+/** Entry point of {@code bin/evomerge} and of the spark-submit jar. */
+public final class Main {
+  static final String USAGE =
+      """
+      usage: evomerge <command> [options]
+
+      commands:
+        run      run a merge search from a HOCON config (--config FILE [--set key=value ...])
+        demo     write the toy zoo (once) and run a short search on it, in Spark local mode
+        toy-zoo  write the toy zoo only (--out DIR)
+
+      `evomerge <command> --help` describes a command.""";
+
+  private Main() {}
+
+  public static void main(String[] args) {
+    int code = run(args, System.out, System.err);
+    System.exit(code);
+  }
+
+  /** Runs a command; returns the process exit code (0 ok, 1 run failed, 2 bad input). */
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
+      (args.length == 0 ? err : out).println(USAGE);
+      return args.length == 0 ? 2 : 0;
+    }
+    String[] rest = Arrays.copyOfRange(args, 1, args.length);
+    return switch (args[0]) {
+      case "run" -> RunCommand.run(rest, out, err);
+      case "demo" -> DemoCommand.run(rest, out, err);
+      case "toy-zoo" -> ToyZooCommand.run(rest, out, err);
+      default -> {
+        err.println("evomerge: unknown command '" + args[0] + "'");
+        err.println(USAGE);
+        yield 2;
+      }
+    };
+  }
+}

@@ -1,0 +1,93 @@
+package dev.evomerge.driver.cli;
+
+import dev.evomerge.driver.config.ConfigError;
+import dev.evomerge.driver.config.ConfigLoader;
+import dev.evomerge.driver.config.RunSettings;
+import dev.evomerge.driver.run.Preflight;
+import dev.evomerge.driver.run.RunError;
+import dev.evomerge.driver.run.RunFolder;
+import dev.evomerge.driver.run.SearchRun;
+import dev.evomerge.driver.spark.SparkGenerationEvaluator;
+import dev.evomerge.driver.spark.SparkSessions;
+import java.io.File;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Set;
+import org.apache.spark.sql.SparkSession;
+
+/** {@code evomerge run --config FILE [--set key=value ...]}. */
+public final class RunCommand {
+  static final String USAGE =
+      """
+      usage: evomerge run --config FILE [--set key=value ...]
+
+      Runs a merge search: reads the HOCON config (defaults and every key documented in
+      reference.conf), checks sources, tokenizer and dev set before starting Spark, evaluates
+      evomerge.run.generations generations and writes a run folder under
+      evomerge.run.output-root: status.json, config.conf, history.jsonl, generations.jsonl,
+      best.json and the best merge in best/.
+
+        --config FILE      HOCON file (see conf/)
+        --set key=value    override one key (repeatable); -Dkey=value works too
+      Keys under spark.* pass through to the SparkSession (default master local[*]).""";
+
+  private RunCommand() {}
+
+  public static int run(String[] args, PrintStream out, PrintStream err) {
+    Options options;
+    try {
+      options = Options.parse(args, Set.of("--config"));
+    } catch (Options.UsageError e) {
+      err.println("evomerge run: " + e.getMessage());
+      err.println(USAGE);
+      return 2;
+    }
+    if (options.help) {
+      out.println(USAGE);
+      return 0;
+    }
+    String config = options.values.get("--config");
+    if (config == null) {
+      err.println("evomerge run: --config FILE is required");
+      err.println(USAGE);
+      return 2;
+    }
+    return execute(new File(config), options.sets, out, err);
+  }
+
+  /** Loads, checks and runs; bad input exits 2 before Spark starts or any folder is written. */
+  static int execute(File config, List<String> sets, PrintStream out, PrintStream err) {
+    RunSettings settings;
+    Preflight.CheckedRun checked;
+    try {
+      settings = ConfigLoader.load(config, sets);
+      checked = Preflight.check(settings);
+    } catch (ConfigError | RunError e) {
+      err.println("evomerge: " + e.getMessage());
+      return 2;
+    }
+    SparkSession spark = SparkSessions.getOrCreate(settings.spark());
+    try (SparkGenerationEvaluator evaluator =
+        new SparkGenerationEvaluator(
+            spark,
+            checked.spec(),
+            checked.devSetUri(),
+            settings.eval().textField(),
+            settings.eval().shards())) {
+      String ui = evaluator.monitorUrl();
+      out.println("Spark UI: " + (ui == null ? "disabled (spark.ui.enabled=false)" : ui));
+      RunFolder folder =
+          RunFolder.create(settings.outputRoot(), settings.name(), settings.renderedConfig());
+      out.println("run folder: " + folder.dir().toAbsolutePath());
+      new SearchRun(settings, checked, evaluator, folder, out).execute();
+      return 0;
+    } catch (RunError e) {
+      err.println("evomerge: " + e.getMessage());
+      return 2;
+    } catch (RuntimeException e) {
+      err.println("evomerge: run failed: " + e);
+      e.printStackTrace(err);
+      return 1;
+    }
+  }
+}

@@ -1,0 +1,270 @@
+package dev.evomerge.driver.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigRenderOptions;
+import com.typesafe.config.ConfigUtil;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Reads a run's configuration: {@code reference.conf} (every key, documented), then the user's
+ * file, then {@code -Devomerge.*} system properties, then {@code --set key=value} overrides.
+ *
+ * <p>Every key a user sets outside {@code spark.*} must exist in {@code reference.conf}; a typo is
+ * an error naming the key, where it was set, and the nearest known key.
+ */
+public final class ConfigLoader {
+  private static final Set<String> METHODS = Set.of("linear");
+  private static final Set<String> STRATEGIES = Set.of("elitist-gaussian");
+  private static final Set<String> OUT_DTYPES = Set.of("float32", "float16", "bfloat16");
+
+  private ConfigLoader() {}
+
+  /** The documented defaults. */
+  public static Config reference() {
+    try {
+      Enumeration<URL> urls = ConfigLoader.class.getClassLoader().getResources("reference.conf");
+      for (URL url : Collections.list(urls)) {
+        try (InputStream in = url.openStream()) {
+          String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+          if (text.contains("evomerge {")) {
+            return ConfigFactory.parseString(
+                text, ConfigParseOptions.defaults().setOriginDescription("reference.conf"));
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new ConfigError("Cannot read evomerge's reference.conf", e);
+    }
+    throw new ConfigError("evomerge's reference.conf is not on the classpath");
+  }
+
+  /**
+   * Loads and validates the settings.
+   *
+   * @param file the user's config file, or null for defaults only
+   * @param overrides {@code key=value} pairs (HOCON values), highest precedence
+   */
+  public static RunSettings load(File file, List<String> overrides) {
+    Config reference = reference();
+    Config user = ConfigFactory.empty();
+    if (file != null) {
+      if (!file.isFile()) {
+        throw new ConfigError("Config file " + file + " does not exist");
+      }
+      try {
+        user = ConfigFactory.parseFile(file, ConfigParseOptions.defaults().setAllowMissing(false));
+      } catch (ConfigException e) {
+        throw new ConfigError("Invalid config file " + file + ": " + e.getMessage(), e);
+      }
+    }
+    Config system = ConfigFactory.empty();
+    Config props = ConfigFactory.systemProperties();
+    if (props.hasPath("evomerge")) {
+      system = props.withOnlyPath("evomerge");
+    }
+    Config sets = ConfigFactory.empty();
+    for (String override : overrides) {
+      sets = parseOverride(override).withFallback(sets);
+    }
+    for (Config layer : List.of(user, system, sets)) {
+      checkKnownKeys(layer, reference);
+    }
+    Config merged;
+    try {
+      merged = sets.withFallback(system).withFallback(user).withFallback(reference).resolve();
+    } catch (ConfigException e) {
+      throw new ConfigError("Invalid config: " + e.getMessage(), e);
+    }
+    try {
+      return settings(merged);
+    } catch (ConfigException e) {
+      throw new ConfigError("Invalid config: " + e.getMessage(), e);
+    }
+  }
+
+  private static Config parseOverride(String override) {
+    int eq = override.indexOf('=');
+    if (eq <= 0) {
+      throw new ConfigError("Invalid --set " + override + ": expected key=value");
+    }
+    String key = override.substring(0, eq).trim();
+    String value = override.substring(eq + 1).trim();
+    try {
+      ConfigUtil.splitPath(key);
+      return ConfigFactory.parseString(
+          key + " = " + (value.isEmpty() ? "\"\"" : value),
+          ConfigParseOptions.defaults().setOriginDescription("--set " + key));
+    } catch (ConfigException e) {
+      // not valid HOCON as written: take the value as a plain string
+      return ConfigFactory.parseString(
+          key + " = " + ConfigUtil.quoteString(value),
+          ConfigParseOptions.defaults().setOriginDescription("--set " + key));
+    }
+  }
+
+  static void checkKnownKeys(Config layer, Config reference) {
+    for (Map.Entry<String, ConfigValue> e : layer.entrySet()) {
+      List<String> parts = ConfigUtil.splitPath(e.getKey());
+      String joined = String.join(".", parts);
+      if (parts.get(0).equals("spark") || joined.startsWith("spark.")) {
+        continue;
+      }
+      String where = e.getValue().origin().description();
+      if (!reference.hasPathOrNull(e.getKey())) {
+        throw new ConfigError(
+            String.format(
+                "Unknown config key '%s' (%s)%s", joined, where, suggestion(joined, reference)));
+      }
+      if (reference.hasPath(e.getKey())
+          && reference.getValue(e.getKey()).valueType() == ConfigValueType.OBJECT
+          && e.getValue().valueType() != ConfigValueType.OBJECT) {
+        throw new ConfigError(
+            String.format("Config key '%s' (%s) must be an object of settings", joined, where));
+      }
+    }
+  }
+
+  private static String suggestion(String key, Config reference) {
+    String best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (Map.Entry<String, ConfigValue> e : reference.entrySet()) {
+      int d = editDistance(key, e.getKey());
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = e.getKey();
+      }
+    }
+    for (String nullKey : List.of("evomerge.models.tokenizer-source", "evomerge.eval.dev-set")) {
+      int d = editDistance(key, nullKey);
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = nullKey;
+      }
+    }
+    return best != null && bestDistance <= Math.max(3, key.length() / 4)
+        ? "; did you mean '" + best + "'?"
+        : "";
+  }
+
+  static int editDistance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+        cur[j] = Math.min(sub, Math.min(prev[j] + 1, cur[j - 1] + 1));
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
+  }
+
+  private static RunSettings settings(Config c) {
+    String method = c.getString("evomerge.merge.method");
+    check(c, METHODS.contains(method), "evomerge.merge.method", "must be one of " + METHODS);
+    String strategy = c.getString("evomerge.search.strategy");
+    check(
+        c,
+        STRATEGIES.contains(strategy),
+        "evomerge.search.strategy",
+        "must be one of " + STRATEGIES);
+    String outDtype = c.getString("evomerge.merge.out-dtype");
+    check(
+        c,
+        OUT_DTYPES.contains(outDtype),
+        "evomerge.merge.out-dtype",
+        "must be one of " + OUT_DTYPES);
+
+    int generations = c.getInt("evomerge.run.generations");
+    check(c, generations > 0, "evomerge.run.generations", "must be positive");
+    List<String> sources = c.getStringList("evomerge.models.sources");
+    check(c, sources.size() >= 2, "evomerge.models.sources", "must list at least two models");
+    check(c, c.getIsNull("evomerge.eval.dev-set") == false, "evomerge.eval.dev-set", "must be set");
+
+    int population = c.getInt("evomerge.search.population");
+    check(c, population > 0, "evomerge.search.population", "must be positive");
+    int elite = c.getInt("evomerge.search.elite");
+    check(
+        c, elite > 0 && elite <= population, "evomerge.search.elite", "must be in [1, population]");
+    double sigma = c.getDouble("evomerge.search.sigma");
+    check(c, sigma > 0, "evomerge.search.sigma", "must be positive");
+    double lower = c.getDouble("evomerge.search.lower");
+    double upper = c.getDouble("evomerge.search.upper");
+    check(c, lower < upper, "evomerge.search.upper", "must be greater than evomerge.search.lower");
+
+    int shards = c.getInt("evomerge.eval.shards");
+    check(c, shards > 0, "evomerge.eval.shards", "must be positive");
+    int maxLength = c.getInt("evomerge.eval.max-length");
+    check(c, maxLength >= 2, "evomerge.eval.max-length", "must be at least 2");
+    int batchSize = c.getInt("evomerge.eval.batch-size");
+    check(c, batchSize > 0, "evomerge.eval.batch-size", "must be positive");
+
+    Map<String, String> spark = new TreeMap<>();
+    for (Map.Entry<String, ConfigValue> e : c.entrySet()) {
+      String key = String.join(".", ConfigUtil.splitPath(e.getKey()));
+      if (key.startsWith("spark.") && e.getValue().valueType() != ConfigValueType.NULL) {
+        spark.put(key, String.valueOf(e.getValue().unwrapped()));
+      }
+    }
+    return new RunSettings(
+        c.getString("evomerge.run.name"),
+        c.getString("evomerge.run.output-root"),
+        c.getLong("evomerge.run.seed"),
+        generations,
+        new ArrayList<>(sources),
+        c.getIsNull("evomerge.models.tokenizer-source")
+            ? null
+            : c.getString("evomerge.models.tokenizer-source"),
+        method,
+        c.getBoolean("evomerge.merge.normalize"),
+        outDtype,
+        new RunSettings.SearchSettings(strategy, population, elite, sigma, lower, upper),
+        new RunSettings.EvalSettings(
+            c.getString("evomerge.eval.dev-set"),
+            c.getString("evomerge.eval.text-field"),
+            shards,
+            maxLength,
+            batchSize),
+        spark,
+        c.root()
+            .withOnlyKey("evomerge")
+            .withFallback(c.root().withOnlyKey("spark"))
+            .render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false)));
+  }
+
+  private static void check(Config c, boolean ok, String key, String problem) {
+    if (!ok) {
+      String value =
+          c.getIsNull(key) ? "null" : c.getValue(key).render(ConfigRenderOptions.concise());
+      throw new ConfigError(
+          String.format(
+              "Invalid config value for '%s' (%s): %s %s",
+              key,
+              c.hasPath(key) ? c.getValue(key).origin().description() : "not set",
+              value,
+              problem));
+    }
+  }
+}

@@ -1,0 +1,38 @@
+package dev.evomerge.driver.config;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The typed, validated settings of one run, read from {@code evomerge.*} and {@code spark.*}.
+ *
+ * @param renderedConfig the whole effective configuration as HOCON, kept in the run folder
+ */
+public record RunSettings(
+    String name,
+    String outputRoot,
+    long seed,
+    int generations,
+    List<String> sources,
+    String tokenizerSource,
+    String mergeMethod,
+    boolean normalize,
+    String outDtype,
+    SearchSettings search,
+    EvalSettings eval,
+    Map<String, String> spark,
+    String renderedConfig) {
+
+  public RunSettings {
+    sources = List.copyOf(sources);
+    spark = Map.copyOf(spark);
+  }
+
+  /** {@code evomerge.search.*}. */
+  public record SearchSettings(
+      String strategy, int population, int elite, double sigma, double lower, double upper) {}
+
+  /** {@code evomerge.eval.*}. */
+  public record EvalSettings(
+      String devSet, String textField, int shards, int maxLength, int batchSize) {}
+}

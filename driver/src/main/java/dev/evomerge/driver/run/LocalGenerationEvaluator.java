@@ -1,0 +1,28 @@
+package dev.evomerge.driver.run;
+
+import dev.evomerge.worker.eval.CandidateSpec;
+import dev.evomerge.worker.eval.EvalSpec;
+import dev.evomerge.worker.eval.ShardEvaluator;
+import dev.evomerge.worker.score.DevExample;
+import dev.evomerge.worker.score.ScorePartial;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Scores candidates in this JVM without Spark, on the dev set as one shard: the reference the Spark
+ * path is checked against.
+ */
+public final class LocalGenerationEvaluator implements GenerationEvaluator {
+  private final EvalSpec spec;
+  private final List<DevExample> rows;
+
+  public LocalGenerationEvaluator(EvalSpec spec, List<DevExample> rows) {
+    this.spec = spec;
+    this.rows = List.copyOf(rows);
+  }
+
+  @Override
+  public Map<Long, ScorePartial> evaluate(int generation, List<CandidateSpec> candidates) {
+    return ShardEvaluator.evaluate(spec, candidates, rows);
+  }
+}

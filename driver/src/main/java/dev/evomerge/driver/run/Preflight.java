@@ -1,0 +1,162 @@
+package dev.evomerge.driver.run;
+
+import dev.evomerge.driver.config.RunSettings;
+import dev.evomerge.worker.eval.EvalSpec;
+import dev.evomerge.worker.io.CheckpointException;
+import dev.evomerge.worker.io.HfModelFolder;
+import dev.evomerge.worker.io.TensorInfo;
+import dev.evomerge.worker.model.LlamaConfig;
+import dev.evomerge.worker.model.ModelConfigException;
+import java.io.File;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Everything that can be checked on the driver before Spark starts: every source opens and has the
+ * same tensors as the first, the architecture is one the runtime evaluates, the tokenizer and the
+ * dev set exist and parse. Reads only JSON and safetensors headers.
+ */
+public final class Preflight {
+  private Preflight() {}
+
+  /** What a checked run needs. */
+  public record CheckedRun(
+      EvalSpec spec, String devSetUri, LlamaConfig modelConfig, Configuration hadoopConf) {}
+
+  public static CheckedRun check(RunSettings settings) {
+    Map<String, String> hadoop = hadoopConf(settings.spark());
+    Configuration conf = new Configuration();
+    hadoop.forEach(conf::set);
+
+    List<String> uris = new ArrayList<>();
+    List<HfModelFolder> folders = new ArrayList<>();
+    for (String source : settings.sources()) {
+      String uri = toUri(source);
+      uris.add(uri);
+      folders.add(open(uri, conf));
+    }
+    HfModelFolder first = folders.get(0);
+    LlamaConfig config;
+    try {
+      config = LlamaConfig.parse(first.config(), first.uri() + "/config.json");
+    } catch (ModelConfigException e) {
+      throw new RunError(e.getMessage(), e);
+    }
+    checkExpectedTensors(first, config);
+    for (HfModelFolder other : folders.subList(1, folders.size())) {
+      checkSameTensors(first, other);
+    }
+
+    String tokenizerFolder =
+        settings.tokenizerSource() == null ? uris.get(0) : toUri(settings.tokenizerSource());
+    Path tokenizer = new Path(tokenizerFolder, HfModelFolder.TOKENIZER);
+    try {
+      if (!tokenizer.getFileSystem(conf).exists(tokenizer)) {
+        throw new RunError(
+            String.format(
+                "No %s in %s (evomerge.models.tokenizer-source)",
+                HfModelFolder.TOKENIZER, tokenizerFolder));
+      }
+    } catch (IOException e) {
+      throw new RunError("Cannot check tokenizer " + tokenizer, e);
+    }
+
+    String devSet = toUri(settings.eval().devSet());
+    DevSetFile.read(devSet, settings.eval().textField(), conf, 16);
+
+    EvalSpec spec =
+        new EvalSpec(
+            uris,
+            tokenizer.toString(),
+            settings.normalize(),
+            settings.eval().maxLength(),
+            settings.eval().batchSize(),
+            hadoop);
+    return new CheckedRun(spec, devSet, config, conf);
+  }
+
+  /** {@code spark.hadoop.*} settings with the prefix removed, as Spark passes them to Hadoop. */
+  static Map<String, String> hadoopConf(Map<String, String> spark) {
+    Map<String, String> out = new LinkedHashMap<>();
+    spark.forEach(
+        (k, v) -> {
+          if (k.startsWith("spark.hadoop.")) {
+            out.put(k.substring("spark.hadoop.".length()), v);
+          }
+        });
+    return out;
+  }
+
+  /** A URI as is; a plain path made absolute against the working directory. */
+  public static String toUri(String pathOrUri) {
+    if (pathOrUri.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*")) {
+      return pathOrUri;
+    }
+    return new Path(new File(pathOrUri).getAbsoluteFile().toURI()).toString();
+  }
+
+  private static HfModelFolder open(String uri, Configuration conf) {
+    try {
+      return HfModelFolder.open(uri, conf);
+    } catch (CheckpointException e) {
+      String cause = e.getCause() == null ? "" : ": " + e.getCause().getMessage();
+      throw new RunError(e.getMessage() + cause + " (evomerge.models.sources)", e);
+    }
+  }
+
+  private static void checkExpectedTensors(HfModelFolder model, LlamaConfig config) {
+    for (LlamaConfig.TensorShape t : config.expectedTensors()) {
+      TensorInfo info = model.tensors().get(t.name());
+      if (info == null) {
+        throw new RunError(String.format("Model %s has no tensor %s", model.uri(), t.name()));
+      }
+      if (!Arrays.equals(info.shape(), t.shape())) {
+        throw new RunError(
+            String.format(
+                "Tensor %s of model %s has shape %s but its config.json implies %s",
+                t.name(), model.uri(), Arrays.toString(info.shape()), Arrays.toString(t.shape())));
+      }
+      if (!info.dtype().isFloatingPoint()) {
+        throw new RunError(
+            String.format(
+                "Tensor %s of model %s has dtype %s; merging needs floating point",
+                t.name(), model.uri(), info.dtype()));
+      }
+    }
+  }
+
+  private static void checkSameTensors(HfModelFolder first, HfModelFolder other) {
+    for (TensorInfo a : first.tensors().values()) {
+      TensorInfo b = other.tensors().get(a.name());
+      if (b == null) {
+        throw new RunError(
+            String.format(
+                "Tensor %s of model %s is missing in model %s",
+                a.name(), first.uri(), other.uri()));
+      }
+      if (!Arrays.equals(a.shape(), b.shape())) {
+        throw new RunError(
+            String.format(
+                "Tensor %s has shape %s in model %s but %s in model %s",
+                a.name(),
+                Arrays.toString(a.shape()),
+                first.uri(),
+                Arrays.toString(b.shape()),
+                other.uri()));
+      }
+    }
+    for (String name : other.tensors().keySet()) {
+      if (!first.tensors().containsKey(name)) {
+        throw new RunError(
+            String.format(
+                "Tensor %s of model %s is missing in model %s", name, other.uri(), first.uri()));
+      }
+    }
+  }
+}

@@ -1,0 +1,182 @@
+package dev.evomerge.driver.run;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.evomerge.driver.config.RunSettings;
+import dev.evomerge.driver.search.ElitistGaussianStrategy;
+import dev.evomerge.driver.search.Evaluated;
+import dev.evomerge.driver.search.Genome;
+import dev.evomerge.driver.search.SearchStrategy;
+import dev.evomerge.worker.eval.CandidateSpec;
+import dev.evomerge.worker.eval.MergedModelWriter;
+import dev.evomerge.worker.io.DType;
+import dev.evomerge.worker.score.ScorePartial;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The generation loop: ask the strategy for genomes, score them through the evaluator, tell the
+ * strategy their fitness (mean token log-likelihood on the dev set), record everything in the run
+ * folder, and write the best merge.
+ */
+public final class SearchRun {
+  private final RunSettings settings;
+  private final Preflight.CheckedRun checked;
+  private final GenerationEvaluator evaluator;
+  private final RunFolder folder;
+  private final PrintStream console;
+
+  public SearchRun(
+      RunSettings settings,
+      Preflight.CheckedRun checked,
+      GenerationEvaluator evaluator,
+      RunFolder folder,
+      PrintStream console) {
+    this.settings = settings;
+    this.checked = checked;
+    this.evaluator = evaluator;
+    this.folder = folder;
+    this.console = console;
+  }
+
+  /** The outcome: the best genome and the fitness of every generation. */
+  public record Result(Evaluated best, List<GenerationSummary> generations) {}
+
+  /** One line of {@code generations.jsonl}. */
+  public record GenerationSummary(
+      int generation, double best, double mean, double bestSoFar, int candidates, double seconds) {}
+
+  /** Runs every generation, then writes {@code best/}; marks the folder failed on any error. */
+  public Result execute() {
+    try {
+      Result result = loop();
+      writeBest(result.best());
+      folder.writeStatus("completed", null);
+      return result;
+    } catch (RuntimeException e) {
+      folder.writeStatus("failed", String.valueOf(e.getMessage()));
+      throw e;
+    } finally {
+      folder.close();
+    }
+  }
+
+  private Result loop() {
+    RunSettings.SearchSettings s = settings.search();
+    SearchStrategy strategy =
+        new ElitistGaussianStrategy(
+            settings.sources().size(),
+            s.population(),
+            s.elite(),
+            s.sigma(),
+            s.lower(),
+            s.upper(),
+            settings.seed());
+    List<GenerationSummary> summaries = new ArrayList<>();
+    long nextId = 0;
+    for (int g = 0; g < settings.generations(); g++) {
+      long start = System.nanoTime();
+      List<Genome> genomes = strategy.ask();
+      List<CandidateSpec> candidates = new ArrayList<>();
+      for (Genome genome : genomes) {
+        candidates.add(new CandidateSpec(nextId++, genome.genes()));
+      }
+      Map<Long, ScorePartial> scores = evaluator.evaluate(g, candidates);
+      double[] fitness = new double[genomes.size()];
+      double best = Double.NEGATIVE_INFINITY;
+      double sum = 0;
+      for (int i = 0; i < candidates.size(); i++) {
+        ScorePartial score = scores.get(candidates.get(i).id());
+        if (score == null) {
+          throw new RunError("No score came back for candidate " + candidates.get(i).id());
+        }
+        fitness[i] = score.meanLogLik();
+        best = Math.max(best, fitness[i]);
+        sum += fitness[i];
+        folder.appendHistory(historyLine(g, candidates.get(i), score));
+      }
+      strategy.tell(genomes, fitness);
+      double seconds = (System.nanoTime() - start) / 1e9;
+      GenerationSummary summary =
+          new GenerationSummary(
+              g, best, sum / fitness.length, strategy.best().fitness(), fitness.length, seconds);
+      summaries.add(summary);
+      folder.appendGeneration(generationLine(summary));
+      console.printf(
+          Locale.ROOT,
+          "generation %d/%d  best %.5f  mean %.5f  best so far %.5f  (%d candidates, %.1f s)%n",
+          g + 1,
+          settings.generations(),
+          summary.best(),
+          summary.mean(),
+          summary.bestSoFar(),
+          summary.candidates(),
+          seconds);
+    }
+    return new Result(strategy.best(), summaries);
+  }
+
+  private void writeBest(Evaluated best) {
+    double[] weights = best.genome().genes();
+    ObjectNode provenance = RunFolder.JSON.createObjectNode();
+    ObjectNode origin = provenance.putObject("evomerge");
+    origin.put("merge_method", settings.mergeMethod());
+    origin.put("normalize", settings.normalize());
+    origin.put("fitness", best.fitness());
+    ArrayNode models = origin.putArray("models");
+    for (int i = 0; i < weights.length; i++) {
+      models.addObject().put("model", checked.spec().sourceUris().get(i)).put("weight", weights[i]);
+    }
+    MergedModelWriter.writeLinear(
+        checked.spec(),
+        weights,
+        new org.apache.hadoop.fs.Path(folder.bestModelDir().toUri()),
+        dtype(settings.outDtype()),
+        provenance);
+    folder.writeJson("best.json", origin);
+    console.printf(
+        Locale.ROOT,
+        "best fitness %.5f with weights %s -> %s%n",
+        best.fitness(),
+        best.genome(),
+        folder.bestModelDir());
+  }
+
+  private ObjectNode historyLine(int generation, CandidateSpec candidate, ScorePartial score) {
+    ObjectNode line = RunFolder.JSON.createObjectNode();
+    line.put("generation", generation);
+    line.put("candidate", candidate.id());
+    ArrayNode genome = line.putArray("genome");
+    for (double w : candidate.weights()) {
+      genome.add(w);
+    }
+    line.put("fitness", score.meanLogLik());
+    line.put("tokens", score.tokens());
+    line.put("examples", score.examples());
+    line.put("duration_ms", score.nanos() / 1e6);
+    return line;
+  }
+
+  private static ObjectNode generationLine(GenerationSummary s) {
+    ObjectNode line = RunFolder.JSON.createObjectNode();
+    line.put("generation", s.generation());
+    line.put("best", s.best());
+    line.put("mean", s.mean());
+    line.put("best_so_far", s.bestSoFar());
+    line.put("candidates", s.candidates());
+    line.put("seconds", s.seconds());
+    return line;
+  }
+
+  static DType dtype(String name) {
+    return switch (name) {
+      case "float32" -> DType.F32;
+      case "float16" -> DType.F16;
+      case "bfloat16" -> DType.BF16;
+      default -> throw new RunError("Invalid evomerge.merge.out-dtype: " + name);
+    };
+  }
+}

@@ -1,0 +1,182 @@
+package dev.evomerge.driver.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.evomerge.driver.run.ToyFixtures;
+import dev.evomerge.driver.spark.TestSpark;
+import dev.evomerge.worker.io.HfModelFolder;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RunCommandTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path tmp;
+
+  @BeforeAll
+  static void shareSession() {
+    TestSpark.session();
+  }
+
+  /** Exit code, stdout and stderr of one command. */
+  record Outcome(int code, String out, String err) {}
+
+  static Outcome run(File config, List<String> sets) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code =
+        RunCommand.execute(
+            config,
+            sets,
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Outcome(
+        code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  private File config(Path runs) throws Exception {
+    Path file = tmp.resolve("run.conf");
+    Files.writeString(file, ToyFixtures.config(runs));
+    return file.toFile();
+  }
+
+  @Test
+  void runWritesHistoryGenerationsAndTheBestModel() throws Exception {
+    Path runs = tmp.resolve("runs");
+    Outcome o = run(config(runs), List.of("evomerge.run.generations=3"));
+    assertEquals(0, o.code(), o.err());
+    try (Stream<Path> dirs = Files.list(runs)) {
+      Path dir = dirs.findFirst().orElseThrow();
+      assertTrue(dir.getFileName().toString().startsWith("test-"));
+      assertEquals(
+          "completed", JSON.readTree(dir.resolve("status.json").toFile()).get("state").asText());
+
+      List<String> history = Files.readAllLines(dir.resolve("history.jsonl"));
+      assertEquals(3 * 4, history.size());
+      List<String> generations = Files.readAllLines(dir.resolve("generations.jsonl"));
+      assertEquals(3, generations.size());
+
+      double bestInHistory = Double.NEGATIVE_INFINITY;
+      for (String line : history) {
+        JsonNode h = JSON.readTree(line);
+        assertEquals(3, h.get("genome").size());
+        assertTrue(h.get("fitness").asDouble() < 0, line);
+        assertTrue(h.get("duration_ms").asDouble() > 0, line);
+        bestInHistory = Math.max(bestInHistory, h.get("fitness").asDouble());
+      }
+      JsonNode best = JSON.readTree(dir.resolve("best.json").toFile());
+      assertEquals(bestInHistory, best.get("fitness").asDouble(), 0);
+      double bestSoFar = JSON.readTree(generations.get(2)).get("best_so_far").asDouble();
+      assertEquals(bestInHistory, bestSoFar, 0);
+
+      HfModelFolder model = HfModelFolder.open(dir.resolve("best").toString(), new Configuration());
+      assertEquals(
+          HfModelFolder.open(ToyFixtures.zoo().sources().get(0).toString(), new Configuration())
+              .tensors()
+              .keySet(),
+          model.tensors().keySet());
+      assertTrue(Files.exists(dir.resolve("best/tokenizer.json")));
+      assertTrue(o.out().contains("generation 3/3  best "), o.out());
+    }
+  }
+
+  @Test
+  void missingModelPathIsOneClearErrorAndNoRunFolder() throws Exception {
+    Path runs = tmp.resolve("runs");
+    Path missing = tmp.resolve("no-such-model");
+    Outcome o =
+        run(
+            config(runs),
+            List.of(
+                "evomerge.models.sources=[\""
+                    + missing
+                    + "\", \""
+                    + ToyFixtures.zoo().sources().get(0)
+                    + "\"]"));
+    assertEquals(2, o.code());
+    assertTrue(o.err().contains(missing.toString()), o.err());
+    assertTrue(o.err().contains("does not exist"), o.err());
+    assertEquals(1, o.err().strip().lines().count(), o.err());
+    assertFalse(Files.exists(runs), "no run folder may be left behind");
+  }
+
+  @Test
+  void misspelledKeyNamesTheKeyTheFileAndTheNearestKey() throws Exception {
+    Path runs = tmp.resolve("runs");
+    Path file = tmp.resolve("typo.conf");
+    Files.writeString(file, ToyFixtures.config(runs) + "\nevomerge.search.sigmaa = 0.3\n");
+    Outcome o = run(file.toFile(), List.of());
+    assertEquals(2, o.code());
+    assertTrue(o.err().contains("evomerge.search.sigmaa"), o.err());
+    assertTrue(o.err().contains("typo.conf"), o.err());
+    assertTrue(o.err().contains("did you mean 'evomerge.search.sigma'"), o.err());
+    assertEquals(1, o.err().strip().lines().count(), o.err());
+    assertFalse(Files.exists(runs));
+  }
+
+  @Test
+  void nonNumericValueNamesTheKey() throws Exception {
+    Path runs = tmp.resolve("runs");
+    Outcome o = run(config(runs), List.of("evomerge.search.population=lots"));
+    assertEquals(2, o.code());
+    assertTrue(o.err().contains("evomerge.search.population"), o.err());
+    assertTrue(o.err().contains("--set"), o.err());
+    assertEquals(1, o.err().strip().lines().count(), o.err());
+    assertFalse(Files.exists(runs));
+  }
+
+  @Test
+  void devSetWithoutTheTextFieldIsRejectedBeforeAnyRunFolder() throws Exception {
+    Path runs = tmp.resolve("runs");
+    Path dev = tmp.resolve("dev.jsonl");
+    Files.writeString(dev, "{\"prompt\": \"abc\"}\n");
+    Outcome o = run(config(runs), List.of("evomerge.eval.dev-set=\"" + dev + "\""));
+    assertEquals(2, o.code());
+    assertTrue(o.err().contains(dev.toString()) && o.err().contains("'text'"), o.err());
+    assertFalse(Files.exists(runs));
+  }
+
+  @Test
+  void modelsWithDifferentShapesNameTheTensorAndBothModels() throws Exception {
+    Path runs = tmp.resolve("runs");
+    Path odd = tmp.resolve("odd-model");
+    dev.evomerge.worker.io.HfModelWriter.write(
+        new org.apache.hadoop.fs.Path(odd.toUri()),
+        new Configuration(),
+        HfModelFolder.open(ToyFixtures.zoo().sources().get(0).toString(), new Configuration())
+            .config(),
+        java.util.Map.of(
+            "model.embed_tokens.weight",
+            new dev.evomerge.worker.io.FloatTensor(new long[] {2, 2}, new float[4])),
+        dev.evomerge.worker.io.DType.F32,
+        List.of());
+    Outcome o =
+        run(
+            config(runs),
+            List.of(
+                "evomerge.models.sources=[\""
+                    + ToyFixtures.zoo().sources().get(0)
+                    + "\", \""
+                    + odd
+                    + "\"]"));
+    assertEquals(2, o.code());
+    assertTrue(o.err().contains("model.embed_tokens.weight"), o.err());
+    assertTrue(o.err().contains("odd-model"), o.err());
+    assertTrue(o.err().contains("source-0"), o.err());
+    assertFalse(Files.exists(runs));
+  }
+}

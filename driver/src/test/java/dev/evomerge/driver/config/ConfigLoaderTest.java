@@ -1,0 +1,120 @@
+package dev.evomerge.driver.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+  @TempDir Path tmp;
+
+  private Path file(String text) throws Exception {
+    Path p = tmp.resolve("user.conf");
+    Files.writeString(p, text);
+    return p;
+  }
+
+  private static final String MINIMAL =
+      "evomerge.models.sources = [a, b]\nevomerge.eval.dev-set = dev.jsonl\n";
+
+  @Test
+  void defaultsComeFromReferenceConf() throws Exception {
+    RunSettings s = ConfigLoader.load(file(MINIMAL).toFile(), List.of());
+    assertEquals(8, s.search().population());
+    assertEquals("linear", s.mergeMethod());
+    assertEquals("local[*]", s.spark().get("spark.master"));
+    assertEquals("true", s.spark().get("spark.kryo.registrationRequired"));
+    assertEquals(List.of("a", "b"), s.sources());
+  }
+
+  @Test
+  void overridesBeatTheFileAndTheFileBeatsDefaults() throws Exception {
+    Path f = file(MINIMAL + "evomerge.search.population = 5\nevomerge.search.elite = 1\n");
+    assertEquals(5, ConfigLoader.load(f.toFile(), List.of()).search().population());
+    assertEquals(
+        3,
+        ConfigLoader.load(f.toFile(), List.of("evomerge.search.population=3"))
+            .search()
+            .population());
+  }
+
+  @Test
+  void sparkKeysPassThroughIncludingQuotedOnes() throws Exception {
+    Path f =
+        file(
+            MINIMAL
+                + "spark.executor.memory = 3g\n"
+                + "\"spark.hadoop.fs.s3a.endpoint.region\" = us-east-1\n");
+    RunSettings s = ConfigLoader.load(f.toFile(), List.of("spark.master=local[1]"));
+    assertEquals("3g", s.spark().get("spark.executor.memory"));
+    assertEquals("us-east-1", s.spark().get("spark.hadoop.fs.s3a.endpoint.region"));
+    assertEquals("local[1]", s.spark().get("spark.master"));
+  }
+
+  @Test
+  void unknownKeyNamesKeyFileLineAndSuggestion() throws Exception {
+    Path f = file(MINIMAL + "evomerge.eval.shard = 3\n");
+    ConfigError e = assertThrows(ConfigError.class, () -> ConfigLoader.load(f.toFile(), List.of()));
+    assertTrue(e.getMessage().contains("'evomerge.eval.shard'"), e.getMessage());
+    assertTrue(e.getMessage().contains("user.conf: 3"), e.getMessage());
+    assertTrue(e.getMessage().contains("did you mean 'evomerge.eval.shards'"), e.getMessage());
+  }
+
+  @Test
+  void unknownKeyInAnOverrideNamesTheOverride() throws Exception {
+    ConfigError e =
+        assertThrows(
+            ConfigError.class,
+            () -> ConfigLoader.load(file(MINIMAL).toFile(), List.of("evomerge.nope=1")));
+    assertTrue(e.getMessage().contains("'evomerge.nope'"), e.getMessage());
+    assertTrue(e.getMessage().contains("--set evomerge.nope"), e.getMessage());
+  }
+
+  @Test
+  void wrongTypeNamesTheKeyAndWhereItWasSet() throws Exception {
+    Path f = file(MINIMAL + "evomerge.search.sigma = wide\n");
+    ConfigError e = assertThrows(ConfigError.class, () -> ConfigLoader.load(f.toFile(), List.of()));
+    assertTrue(e.getMessage().contains("evomerge.search.sigma"), e.getMessage());
+    assertTrue(e.getMessage().contains("user.conf: 3"), e.getMessage());
+  }
+
+  @Test
+  void outOfRangeValueNamesTheKey() throws Exception {
+    ConfigError e =
+        assertThrows(
+            ConfigError.class,
+            () -> ConfigLoader.load(file(MINIMAL).toFile(), List.of("evomerge.search.elite=20")));
+    assertTrue(e.getMessage().contains("evomerge.search.elite"), e.getMessage());
+    assertTrue(e.getMessage().contains("[1, population]"), e.getMessage());
+  }
+
+  @Test
+  void missingDevSetAndMissingFileAreErrors() throws Exception {
+    ConfigError noDev =
+        assertThrows(
+            ConfigError.class,
+            () ->
+                ConfigLoader.load(file("evomerge.models.sources = [a, b]\n").toFile(), List.of()));
+    assertTrue(noDev.getMessage().contains("evomerge.eval.dev-set"), noDev.getMessage());
+    ConfigError noFile =
+        assertThrows(
+            ConfigError.class,
+            () -> ConfigLoader.load(tmp.resolve("absent.conf").toFile(), List.of()));
+    assertTrue(noFile.getMessage().contains("absent.conf"), noFile.getMessage());
+  }
+
+  @Test
+  void everyReferenceKeyIsDocumentedByAComment() {
+    // reference.conf is the documentation of the keys: each leaf under evomerge has a comment
+    var reference = ConfigLoader.reference();
+    for (var e : reference.getConfig("evomerge").entrySet()) {
+      assertTrue(
+          !e.getValue().origin().comments().isEmpty(), "undocumented key evomerge." + e.getKey());
+    }
+  }
+}

@@ -1,0 +1,101 @@
+package dev.evomerge.driver.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.evomerge.driver.config.ConfigLoader;
+import dev.evomerge.driver.config.RunSettings;
+import dev.evomerge.driver.spark.SparkGenerationEvaluator;
+import dev.evomerge.driver.spark.TestSpark;
+import dev.evomerge.driver.toy.ToyZoo;
+import dev.evomerge.worker.eval.CandidateSpec;
+import dev.evomerge.worker.eval.ResidentSources;
+import dev.evomerge.worker.score.ScorePartial;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SparkEvaluationTest {
+  @TempDir static Path tmp;
+  static RunSettings settings;
+  static Preflight.CheckedRun checked;
+  static SparkSession spark;
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    File conf = tmp.resolve("run.conf").toFile();
+    Files.writeString(conf.toPath(), ToyFixtures.config(tmp.resolve("runs")));
+    settings = ConfigLoader.load(conf, List.of());
+    checked = Preflight.check(settings);
+    spark = TestSpark.session();
+  }
+
+  @Test
+  void sparkFitnessEqualsTheSameComputationWithoutSpark() {
+    assertEquals("true", spark.conf().get("spark.kryo.registrationRequired"));
+    assertEquals("local[2]", spark.sparkContext().master());
+    List<CandidateSpec> candidates =
+        List.of(
+            new CandidateSpec(0, new double[] {1, 1, 1}),
+            new CandidateSpec(1, new double[] {0.6, 0.3, 0.1}),
+            new CandidateSpec(2, new double[] {0.05, 0.9, 0.2}),
+            new CandidateSpec(3, new double[] {1, 0, 0}));
+    ToyZoo.Zoo zoo = ToyFixtures.zoo();
+    Map<Long, ScorePartial> local =
+        new LocalGenerationEvaluator(
+                checked.spec(),
+                DevSetFile.read(
+                    zoo.devSet().toUri().toString(), "text", checked.hadoopConf(), 1 << 20))
+            .evaluate(0, candidates);
+    Map<Long, ScorePartial> distributed;
+    try (SparkGenerationEvaluator evaluator =
+        new SparkGenerationEvaluator(spark, checked.spec(), checked.devSetUri(), "text", 2)) {
+      distributed = evaluator.evaluate(0, candidates);
+    }
+    assertEquals(candidates.size(), distributed.size());
+    for (CandidateSpec c : candidates) {
+      ScorePartial a = local.get(c.id());
+      ScorePartial b = distributed.get(c.id());
+      assertEquals(a.tokens(), b.tokens(), "tokens of " + c);
+      assertEquals(a.examples(), b.examples(), "rows of " + c);
+      // the same float32 forward passes; only batch composition and summation order differ
+      assertEquals(a.meanLogLik(), b.meanLogLik(), 1e-5, "fitness of " + c);
+    }
+    // and the four candidates really differ, so the comparison above is not vacuous
+    assertTrue(
+        Math.abs(distributed.get(1L).meanLogLik() - distributed.get(2L).meanLogLik()) > 0.05);
+  }
+
+  @Test
+  void mergeCloserToTheTargetScoresBetter() {
+    double[] target = ToyFixtures.TARGET_MIX;
+    List<CandidateSpec> candidates =
+        List.of(
+            new CandidateSpec(0, target),
+            new CandidateSpec(1, new double[] {1, 1, 1}),
+            new CandidateSpec(2, new double[] {0, 1, 0}),
+            new CandidateSpec(3, new double[] {0.5, 0.35, 0.15}));
+    Map<Long, ScorePartial> scores;
+    try (SparkGenerationEvaluator evaluator =
+        new SparkGenerationEvaluator(spark, checked.spec(), checked.devSetUri(), "text", 2)) {
+      evaluator.evaluate(0, candidates.subList(0, 1));
+      long loads = ResidentSources.loadCount();
+      scores = evaluator.evaluate(1, candidates);
+      // sources stay resident across generations and tasks: nothing is read again
+      assertEquals(loads, ResidentSources.loadCount());
+    }
+    double exact = scores.get(0L).meanLogLik();
+    double near = scores.get(3L).meanLogLik();
+    double uniform = scores.get(1L).meanLogLik();
+    double single = scores.get(2L).meanLogLik();
+    assertTrue(exact > near, "target mix " + exact + " vs near it " + near);
+    assertTrue(near > uniform, "near the target " + near + " vs uniform " + uniform);
+    assertTrue(uniform > single, "uniform " + uniform + " vs a single source " + single);
+  }
+}

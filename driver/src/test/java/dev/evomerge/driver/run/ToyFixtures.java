@@ -1,0 +1,47 @@
+package dev.evomerge.driver.run;
+
+import dev.evomerge.driver.toy.ToyZoo;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** One small toy zoo per test JVM (writing it costs a couple of seconds). */
+public final class ToyFixtures {
+  public static final double[] TARGET_MIX = {0.6, 0.3, 0.1};
+  private static ToyZoo.Zoo zoo;
+
+  private ToyFixtures() {}
+
+  public static synchronized ToyZoo.Zoo zoo() {
+    if (zoo == null) {
+      try {
+        Path dir = Files.createTempDirectory("evomerge-test-zoo");
+        zoo = ToyZoo.create(dir, 11, TARGET_MIX, 24, 32);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return zoo;
+  }
+
+  /** HOCON that runs a short search on the zoo, writing under {@code outputRoot}. */
+  public static String config(Path outputRoot) {
+    ToyZoo.Zoo z = zoo();
+    StringBuilder sources = new StringBuilder();
+    for (Path p : z.sources()) {
+      sources.append(sources.length() == 0 ? "" : ", ").append('"').append(p).append('"');
+    }
+    return String.format(
+        """
+        evomerge {
+          run { name = "test", output-root = "%s", generations = 2, seed = 3 }
+          models.sources = [%s]
+          search { population = 4, elite = 2 }
+          eval { dev-set = "%s", shards = 2, max-length = 64, batch-size = 8 }
+        }
+        spark { master = "local[2]", ui.enabled = false }
+        """,
+        outputRoot, sources, z.devSet());
+  }
+}

@@ -1,0 +1,47 @@
+package dev.evomerge.worker.eval;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import dev.evomerge.worker.model.LlamaModel;
+import dev.evomerge.worker.score.DevExample;
+import dev.evomerge.worker.score.LogLikelihoodScorer;
+import dev.evomerge.worker.score.ScorePartial;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Scores candidates on one dev shard: the shard is tokenised once, then each candidate is
+ * materialised from the resident sources, scored, and its weights released before the next.
+ */
+public final class ShardEvaluator {
+  private ShardEvaluator() {}
+
+  /** Partial scores per candidate id, in candidate order. */
+  public static Map<Long, ScorePartial> evaluate(
+      EvalSpec spec, List<CandidateSpec> candidates, List<DevExample> shard) {
+    ResidentSources sources = ResidentSources.get(spec);
+    List<long[]> sequences = new ArrayList<>(shard.size());
+    for (DevExample row : shard) {
+      sequences.add(sources.tokenizer().encodeWithBos(row.text(), spec.maxLength()));
+    }
+    Map<Long, ScorePartial> out = new LinkedHashMap<>();
+    for (CandidateSpec candidate : candidates) {
+      long start = System.nanoTime();
+      try (NDScope scope = new NDScope()) {
+        scope.suppressNotUsedWarning();
+        Map<String, NDArray> weights =
+            LinearCombine.combine(sources.tensors(), candidate.weights(), spec.normalize());
+        LlamaModel model = new LlamaModel(sources.config(), weights);
+        ScorePartial score =
+            LogLikelihoodScorer.score(model, sources.manager(), sequences, spec.batchSize());
+        out.put(
+            candidate.id(),
+            new ScorePartial(
+                score.sumLogLik(), score.tokens(), score.examples(), System.nanoTime() - start));
+      }
+    }
+    return out;
+  }
+}

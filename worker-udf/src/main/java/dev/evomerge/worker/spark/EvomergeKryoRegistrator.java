@@ -1,0 +1,46 @@
+package dev.evomerge.worker.spark;
+
+import com.esotericsoftware.kryo.Kryo;
+import dev.evomerge.worker.eval.CandidateSpec;
+import dev.evomerge.worker.eval.EvalSpec;
+import dev.evomerge.worker.score.DevExample;
+import dev.evomerge.worker.score.ScorePartial;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.serializer.KryoRegistrator;
+
+/**
+ * Registers every class evomerge sends through Kryo, so runs can keep {@code
+ * spark.kryo.registrationRequired=true} and an unregistered class fails loudly instead of being
+ * written with its full name on every record.
+ */
+public final class EvomergeKryoRegistrator implements KryoRegistrator {
+  private static final List<Class<? extends Record>> RECORDS =
+      List.of(EvalSpec.class, CandidateSpec.class, DevExample.class, ScorePartial.class);
+
+  @Override
+  public void registerClasses(Kryo kryo) {
+    for (Class<? extends Record> type : RECORDS) {
+      register(kryo, type);
+    }
+    kryo.register(CandidateSpec[].class);
+    kryo.register(DevExample[].class);
+    kryo.register(ScorePartial[].class);
+    kryo.register(double[].class);
+    kryo.register(long[].class);
+    // List.copyOf / Map.copyOf give the JDK's immutable collections; Kryo copies them into their
+    // mutable siblings, which the records' canonical constructors copy back.
+    kryo.register(List.of().getClass(), new ImmutableListSerializer());
+    kryo.register(List.of(1).getClass(), new ImmutableListSerializer());
+    kryo.register(List.of(1, 2, 3).getClass(), new ImmutableListSerializer());
+    kryo.register(Map.of().getClass(), new ImmutableMapSerializer());
+    kryo.register(Map.of(1, 1).getClass(), new ImmutableMapSerializer());
+    kryo.register(Map.of(1, 1, 2, 2).getClass(), new ImmutableMapSerializer());
+    kryo.register(java.util.ArrayList.class);
+    kryo.register(java.util.HashMap.class);
+  }
+
+  private static <T extends Record> void register(Kryo kryo, Class<T> type) {
+    kryo.register(type, new RecordSerializer<>(type));
+  }
+}

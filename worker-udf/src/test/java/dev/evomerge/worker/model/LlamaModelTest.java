@@ -1,0 +1,170 @@
+package dev.evomerge.worker.model;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class LlamaModelTest {
+  static NDManager manager;
+
+  @BeforeAll
+  static void open() {
+    manager = NDManager.newBaseManager(Device.cpu());
+  }
+
+  @AfterAll
+  static void close() {
+    manager.close();
+  }
+
+  static LlamaConfig config(int kvHeads) {
+    return new LlamaConfig(
+        "LlamaForCausalLM", 20, 16, 24, 2, 4, kvHeads, 4, 1e-5, 10000.0, false, 1, 2);
+  }
+
+  static Map<String, float[]> random(LlamaConfig config, long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    Map<String, float[]> out = new LinkedHashMap<>();
+    for (LlamaConfig.TensorShape t : config.expectedTensors()) {
+      long n = 1;
+      for (long d : t.shape()) {
+        n *= d;
+      }
+      float[] data = new float[(int) n];
+      for (int i = 0; i < data.length; i++) {
+        data[i] =
+            (float) (t.shape().length == 1 ? 1 + 0.1 * r.nextGaussian() : 0.4 * r.nextGaussian());
+      }
+      out.put(t.name(), data);
+    }
+    return out;
+  }
+
+  static LlamaModel model(LlamaConfig config, Map<String, float[]> weights) {
+    Map<String, NDArray> arrays = new LinkedHashMap<>();
+    for (LlamaConfig.TensorShape t : config.expectedTensors()) {
+      arrays.put(t.name(), manager.create(weights.get(t.name()), new Shape(t.shape())));
+    }
+    return new LlamaModel(config, arrays);
+  }
+
+  static float[] logProbs(LlamaModel m, long[][] ids) {
+    long[] flat = new long[ids.length * ids[0].length];
+    for (int i = 0; i < ids.length; i++) {
+      System.arraycopy(ids[i], 0, flat, i * ids[0].length, ids[0].length);
+    }
+    return m.logProbs(manager.create(flat, new Shape(ids.length, ids[0].length))).toFloatArray();
+  }
+
+  @Test
+  void logProbabilitiesAreNormalisedAtEveryPosition() {
+    LlamaConfig c = config(2);
+    float[] lp = logProbs(model(c, random(c, 1)), new long[][] {{1, 5, 9, 3, 7}});
+    for (int t = 0; t < 5; t++) {
+      double sum = 0;
+      for (int v = 0; v < 20; v++) {
+        sum += Math.exp(lp[t * 20 + v]);
+      }
+      assertEquals(1.0, sum, 1e-5, "position " + t);
+    }
+  }
+
+  @Test
+  void laterTokensDoNotChangeEarlierPredictions() {
+    LlamaConfig c = config(2);
+    LlamaModel m = model(c, random(c, 2));
+    float[] a = logProbs(m, new long[][] {{1, 5, 9, 3, 7, 4}});
+    float[] b = logProbs(m, new long[][] {{1, 5, 9, 12, 0, 19}});
+    for (int i = 0; i < 3 * 20; i++) {
+      assertEquals(a[i], b[i], 1e-5f, "prefix entry " + i);
+    }
+    boolean laterDiffer = false;
+    for (int i = 3 * 20; i < 6 * 20; i++) {
+      laterDiffer |= Math.abs(a[i] - b[i]) > 1e-3;
+    }
+    assertTrue(laterDiffer, "changed tokens must change later predictions");
+  }
+
+  @Test
+  void rowsOfABatchAreIndependent() {
+    LlamaConfig c = config(2);
+    LlamaModel m = model(c, random(c, 3));
+    float[] alone = logProbs(m, new long[][] {{1, 4, 4, 8}});
+    float[] batched = logProbs(m, new long[][] {{1, 9, 2, 3}, {1, 4, 4, 8}});
+    for (int i = 0; i < alone.length; i++) {
+      assertEquals(alone[i], batched[alone.length + i], 1e-5f);
+    }
+  }
+
+  @Test
+  void groupedQueryAttentionSharesEachKvHeadWithConsecutiveQueryHeads() {
+    // HF repeat_kv: KV head j serves query heads j*g .. j*g+g-1. The same model written with one
+    // KV head per query head (rows of k/v repeated that way) must give the same outputs.
+    LlamaConfig gqa = config(2);
+    LlamaConfig mha = config(4);
+    Map<String, float[]> w = random(gqa, 4);
+    Map<String, float[]> expanded = new LinkedHashMap<>(w);
+    int headDim = 4;
+    int hidden = 16;
+    for (int layer = 0; layer < 2; layer++) {
+      for (String proj : new String[] {"k_proj", "v_proj"}) {
+        String name = "model.layers." + layer + ".self_attn." + proj + ".weight";
+        float[] src = w.get(name);
+        float[] dst = new float[4 * headDim * hidden];
+        for (int head = 0; head < 4; head++) {
+          int kvHead = head / 2;
+          System.arraycopy(
+              src, kvHead * headDim * hidden, dst, head * headDim * hidden, headDim * hidden);
+        }
+        expanded.put(name, dst);
+      }
+    }
+    long[][] ids = {{1, 3, 17, 6, 6, 11}};
+    assertArrayEquals(logProbs(model(gqa, w), ids), logProbs(model(mha, expanded), ids), 1e-5f);
+  }
+
+  @Test
+  void missingOrMisshapenTensorsAreRefused() {
+    LlamaConfig c = config(2);
+    Map<String, NDArray> arrays = new LinkedHashMap<>();
+    ModelConfigException missing =
+        assertThrows(ModelConfigException.class, () -> new LlamaModel(c, arrays));
+    assertTrue(missing.getMessage().contains("model.embed_tokens.weight"));
+    for (LlamaConfig.TensorShape t : c.expectedTensors()) {
+      arrays.put(t.name(), manager.zeros(new Shape(t.shape())));
+    }
+    arrays.put("model.norm.weight", manager.zeros(new Shape(15)));
+    ModelConfigException shape =
+        assertThrows(ModelConfigException.class, () -> new LlamaModel(c, arrays));
+    assertTrue(shape.getMessage().contains("model.norm.weight"), shape.getMessage());
+  }
+
+  @Test
+  void configFieldsThatChangeTheMathAreRefused() {
+    ObjectMapper json = new ObjectMapper();
+    ObjectNode ok = config(2).toJson(json.createObjectNode());
+    assertEquals(config(2), LlamaConfig.parse(ok, "config.json"));
+    ObjectNode scaled = ok.deepCopy();
+    scaled.putObject("rope_scaling").put("type", "linear").put("factor", 2.0);
+    ModelConfigException e =
+        assertThrows(ModelConfigException.class, () -> LlamaConfig.parse(scaled, "m/config.json"));
+    assertTrue(e.getMessage().contains("rope_scaling") && e.getMessage().contains("m/config.json"));
+    ObjectNode other = ok.deepCopy();
+    other.putArray("architectures").add("GPT2LMHeadModel");
+    assertThrows(ModelConfigException.class, () -> LlamaConfig.parse(other, "config.json"));
+  }
+}

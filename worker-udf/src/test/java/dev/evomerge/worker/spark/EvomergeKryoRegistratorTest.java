@@ -1,0 +1,72 @@
+package dev.evomerge.worker.spark;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.evomerge.worker.eval.CandidateSpec;
+import dev.evomerge.worker.eval.EvalSpec;
+import dev.evomerge.worker.score.DevExample;
+import dev.evomerge.worker.score.ScorePartial;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.serializer.KryoSerializer;
+import org.apache.spark.serializer.SerializerInstance;
+import org.junit.jupiter.api.Test;
+import scala.reflect.ClassTag$;
+
+class EvomergeKryoRegistratorTest {
+  private static final SerializerInstance KRYO =
+      new KryoSerializer(
+              new SparkConf()
+                  .set("spark.kryo.registrationRequired", "true")
+                  .set("spark.kryo.registrator", EvomergeKryoRegistrator.class.getName()))
+          .newInstance();
+
+  @SuppressWarnings("unchecked")
+  private static <T> T roundTrip(T value) {
+    ByteBuffer bytes = KRYO.serialize(value, ClassTag$.MODULE$.AnyRef());
+    return (T) KRYO.deserialize(bytes, ClassTag$.MODULE$.AnyRef());
+  }
+
+  @Test
+  void recordsSurviveKryoWithRegistrationRequired() {
+    EvalSpec spec =
+        new EvalSpec(
+            List.of("file:/a", "s3a://b/c"),
+            "file:/a/tokenizer.json",
+            true,
+            128,
+            8,
+            Map.of("fs.s3a.endpoint", "http://127.0.0.1:9000", "fs.s3a.path.style.access", "true"));
+    assertEquals(spec, roundTrip(spec));
+    assertEquals(new ScorePartial(-1.5, 10, 2, 7), roundTrip(new ScorePartial(-1.5, 10, 2, 7)));
+    assertEquals(new DevExample(3, "héllo"), roundTrip(new DevExample(3, "héllo")));
+    CandidateSpec[] candidates = {
+      new CandidateSpec(1, new double[] {0.2, 0.8}), new CandidateSpec(2, new double[] {1, 0})
+    };
+    assertArrayEquals(candidates, roundTrip(candidates));
+  }
+
+  @Test
+  void broadcastOfCandidatesIsSmall() {
+    // coefficients, never weights: a generation of 64 candidates over 8 sources stays tiny
+    CandidateSpec[] candidates = new CandidateSpec[64];
+    for (int i = 0; i < candidates.length; i++) {
+      candidates[i] = new CandidateSpec(i, new double[8]);
+    }
+    int bytes = KRYO.serialize(candidates, ClassTag$.MODULE$.AnyRef()).remaining();
+    assertTrue(bytes < 8 * 1024, "broadcast of 64 candidates took " + bytes + " bytes");
+  }
+
+  record Unregistered(int x) {}
+
+  @Test
+  void unregisteredClassesFailLoudly() {
+    Exception e = assertThrows(Exception.class, () -> roundTrip(new Unregistered(1)));
+    assertTrue(String.valueOf(e.getMessage()).contains("not registered"), e.getMessage());
+  }
+}
