@@ -1,10 +1,10 @@
 package dev.evomerge.driver.run;
 
+import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.ShardEvaluator;
 import dev.evomerge.worker.score.DevExample;
-import dev.evomerge.worker.score.ScorePartial;
 import java.util.List;
 import java.util.Map;
 
@@ -22,7 +22,7 @@ public final class LocalGenerationEvaluator implements GenerationEvaluator {
   }
 
   @Override
-  public Map<Long, ScorePartial> evaluate(int generation, List<CandidateSpec> candidates) {
+  public Map<Long, CandidateResult> evaluate(String description, List<CandidateSpec> candidates) {
     return ShardEvaluator.evaluate(spec, candidates, rows);
   }
 }

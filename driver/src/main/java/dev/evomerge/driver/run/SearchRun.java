@@ -7,10 +7,10 @@ import dev.evomerge.driver.search.ElitistGaussianStrategy;
 import dev.evomerge.driver.search.Evaluated;
 import dev.evomerge.driver.search.Genome;
 import dev.evomerge.driver.search.SearchStrategy;
+import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.MergedModelWriter;
 import dev.evomerge.worker.io.DType;
-import dev.evomerge.worker.score.ScorePartial;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,7 +47,13 @@ public final class SearchRun {
 
   /** One line of {@code generations.jsonl}. */
   public record GenerationSummary(
-      int generation, double best, double mean, double bestSoFar, int candidates, double seconds) {}
+      int generation,
+      double best,
+      double mean,
+      double bestSoFar,
+      int candidates,
+      int failed,
+      double seconds) {}
 
   /** Runs every generation, then writes {@code best/}; marks the folder failed on any error. */
   public Result execute() {
@@ -84,42 +90,70 @@ public final class SearchRun {
       for (Genome genome : genomes) {
         candidates.add(new CandidateSpec(nextId++, genome.genes()));
       }
-      Map<Long, ScorePartial> scores = evaluator.evaluate(g, candidates);
+      Evaluated bestSoFar = strategy.best();
+      String description =
+          String.format(
+              Locale.ROOT,
+              "evomerge generation %d/%d · %d candidates × %d dev shards · best %s",
+              g + 1,
+              settings.generations(),
+              candidates.size(),
+              settings.eval().shards(),
+              bestSoFar == null ? "-" : String.format(Locale.ROOT, "%.4f", bestSoFar.fitness()));
+      Map<Long, CandidateResult> results = evaluator.evaluate(description, candidates);
       double[] fitness = new double[genomes.size()];
       double best = Double.NEGATIVE_INFINITY;
       double sum = 0;
+      int failed = 0;
       for (int i = 0; i < candidates.size(); i++) {
-        ScorePartial score = scores.get(candidates.get(i).id());
-        if (score == null) {
-          throw new RunError("No score came back for candidate " + candidates.get(i).id());
+        CandidateResult result = results.get(candidates.get(i).id());
+        if (result == null) {
+          throw new RunError("No result came back for candidate " + candidates.get(i).id());
         }
-        fitness[i] = score.meanLogLik();
-        best = Math.max(best, fitness[i]);
-        sum += fitness[i];
-        folder.appendHistory(historyLine(g, candidates.get(i), score));
+        if (result.isFailed()) {
+          // penalised, recorded, and the run goes on
+          fitness[i] = Double.NEGATIVE_INFINITY;
+          failed++;
+        } else {
+          fitness[i] = result.score().meanLogLik();
+          best = Math.max(best, fitness[i]);
+          sum += fitness[i];
+        }
+        folder.appendHistory(historyLine(g, candidates.get(i), result));
       }
       strategy.tell(genomes, fitness);
       double seconds = (System.nanoTime() - start) / 1e9;
       GenerationSummary summary =
           new GenerationSummary(
-              g, best, sum / fitness.length, strategy.best().fitness(), fitness.length, seconds);
+              g,
+              best,
+              failed == fitness.length ? Double.NaN : sum / (fitness.length - failed),
+              strategy.best().fitness(),
+              fitness.length,
+              failed,
+              seconds);
       summaries.add(summary);
       folder.appendGeneration(generationLine(summary));
       console.printf(
           Locale.ROOT,
-          "generation %d/%d  best %.5f  mean %.5f  best so far %.5f  (%d candidates, %.1f s)%n",
+          "generation %d/%d  best %.5f  mean %.5f  best so far %.5f  (%d candidates%s, %.1f s)%n",
           g + 1,
           settings.generations(),
           summary.best(),
           summary.mean(),
           summary.bestSoFar(),
           summary.candidates(),
+          failed == 0 ? "" : ", " + failed + " failed",
           seconds);
     }
     return new Result(strategy.best(), summaries);
   }
 
   private void writeBest(Evaluated best) {
+    if (best == null || !Double.isFinite(best.fitness())) {
+      throw new RunError(
+          "Every candidate failed; the errors are in " + folder.dir().resolve("history.jsonl"));
+    }
     double[] weights = best.genome().genes();
     ObjectNode provenance = RunFolder.JSON.createObjectNode();
     ObjectNode origin = provenance.putObject("evomerge");
@@ -145,7 +179,7 @@ public final class SearchRun {
         folder.bestModelDir());
   }
 
-  private ObjectNode historyLine(int generation, CandidateSpec candidate, ScorePartial score) {
+  private ObjectNode historyLine(int generation, CandidateSpec candidate, CandidateResult result) {
     ObjectNode line = RunFolder.JSON.createObjectNode();
     line.put("generation", generation);
     line.put("candidate", candidate.id());
@@ -153,20 +187,33 @@ public final class SearchRun {
     for (double w : candidate.weights()) {
       genome.add(w);
     }
-    line.put("fitness", score.meanLogLik());
-    line.put("tokens", score.tokens());
-    line.put("examples", score.examples());
-    line.put("duration_ms", score.nanos() / 1e6);
+    number(line, "fitness", result.isFailed() ? Double.NaN : result.score().meanLogLik());
+    line.put("tokens", result.score().tokens());
+    line.put("examples", result.score().examples());
+    line.put("duration_ms", result.score().nanos() / 1e6);
+    if (result.isFailed()) {
+      line.put("error", result.error());
+    }
     return line;
+  }
+
+  /** JSON has no NaN or infinity: those are written as null. */
+  private static void number(ObjectNode node, String key, double value) {
+    if (Double.isFinite(value)) {
+      node.put(key, value);
+    } else {
+      node.putNull(key);
+    }
   }
 
   private static ObjectNode generationLine(GenerationSummary s) {
     ObjectNode line = RunFolder.JSON.createObjectNode();
     line.put("generation", s.generation());
-    line.put("best", s.best());
-    line.put("mean", s.mean());
-    line.put("best_so_far", s.bestSoFar());
+    number(line, "best", s.best());
+    number(line, "mean", s.mean());
+    number(line, "best_so_far", s.bestSoFar());
     line.put("candidates", s.candidates());
+    line.put("failed", s.failed());
     line.put("seconds", s.seconds());
     return line;
   }

@@ -2,14 +2,13 @@ package dev.evomerge.driver.spark;
 
 import dev.evomerge.driver.run.GenerationEvaluator;
 import dev.evomerge.driver.run.RunError;
+import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.score.DevExample;
-import dev.evomerge.worker.score.ScorePartial;
 import dev.evomerge.worker.spark.EvaluateShardFunction;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaRDD;
@@ -21,6 +20,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.util.LongAccumulator;
 
 /**
  * Evaluates generations on Spark: the dev set is read once as a DataFrame, split into {@code
@@ -34,12 +34,16 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
   private final Broadcast<EvalSpec> spec;
   private final JavaRDD<DevExample> shards;
   private final int shardCount;
+  private final LongAccumulator examplesScored;
+  private final LongAccumulator tokensScored;
 
   public SparkGenerationEvaluator(
       SparkSession spark, EvalSpec spec, String devSetUri, String textField, int shardCount) {
     this.spark = spark;
     this.jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     this.shardCount = shardCount;
+    this.examplesScored = spark.sparkContext().longAccumulator("evomerge examples scored");
+    this.tokensScored = spark.sparkContext().longAccumulator("evomerge tokens scored");
     jsc.setJobGroup("evomerge-setup", "evomerge: read dev set " + devSetUri, false);
     try {
       this.spec = jsc.broadcast(spec);
@@ -79,29 +83,32 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
   }
 
   @Override
-  public Map<Long, ScorePartial> evaluate(int generation, List<CandidateSpec> candidates) {
+  public Map<Long, CandidateResult> evaluate(String description, List<CandidateSpec> candidates) {
     SparkContext sc = spark.sparkContext();
-    sc.setJobGroup(
-        "evomerge-generation-" + generation,
-        String.format(
-            Locale.ROOT,
-            "evomerge generation %d: %d candidates x %d dev shards",
-            generation + 1,
-            candidates.size(),
-            shardCount),
-        false);
+    sc.setJobGroup("evomerge-generation", description, false);
     Broadcast<CandidateSpec[]> broadcast = jsc.broadcast(candidates.toArray(new CandidateSpec[0]));
     try {
-      Map<Long, ScorePartial> reduced =
+      Map<Long, CandidateResult> reduced =
           shards
-              .mapPartitionsToPair(new EvaluateShardFunction(spec, broadcast))
-              .reduceByKey(ScorePartial::plus)
+              .mapPartitionsToPair(
+                  new EvaluateShardFunction(spec, broadcast, examplesScored, tokensScored))
+              .reduceByKey(CandidateResult::plus)
               .collectAsMap();
       return new HashMap<>(reduced);
     } finally {
       broadcast.destroy();
       sc.clearJobGroup();
     }
+  }
+
+  /** Number of dev shards each generation is split into. */
+  public int shardCount() {
+    return shardCount;
+  }
+
+  /** Tokens scored so far by this evaluator's jobs (for metrics and tests). */
+  public long tokensScored() {
+    return tokensScored.value();
   }
 
   @Override

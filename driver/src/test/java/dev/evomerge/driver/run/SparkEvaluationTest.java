@@ -8,6 +8,7 @@ import dev.evomerge.driver.config.RunSettings;
 import dev.evomerge.driver.spark.SparkGenerationEvaluator;
 import dev.evomerge.driver.spark.TestSpark;
 import dev.evomerge.driver.toy.ToyZoo;
+import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.ResidentSources;
 import dev.evomerge.worker.score.ScorePartial;
@@ -47,21 +48,21 @@ class SparkEvaluationTest {
             new CandidateSpec(2, new double[] {0.05, 0.9, 0.2}),
             new CandidateSpec(3, new double[] {1, 0, 0}));
     ToyZoo.Zoo zoo = ToyFixtures.zoo();
-    Map<Long, ScorePartial> local =
+    Map<Long, CandidateResult> local =
         new LocalGenerationEvaluator(
                 checked.spec(),
                 DevSetFile.read(
                     zoo.devSet().toUri().toString(), "text", checked.hadoopConf(), 1 << 20))
-            .evaluate(0, candidates);
-    Map<Long, ScorePartial> distributed;
+            .evaluate("generation 0", candidates);
+    Map<Long, CandidateResult> distributed;
     try (SparkGenerationEvaluator evaluator =
         new SparkGenerationEvaluator(spark, checked.spec(), checked.devSetUri(), "text", 2)) {
-      distributed = evaluator.evaluate(0, candidates);
+      distributed = evaluator.evaluate("generation 0", candidates);
     }
     assertEquals(candidates.size(), distributed.size());
     for (CandidateSpec c : candidates) {
-      ScorePartial a = local.get(c.id());
-      ScorePartial b = distributed.get(c.id());
+      ScorePartial a = local.get(c.id()).score();
+      ScorePartial b = distributed.get(c.id()).score();
       assertEquals(a.tokens(), b.tokens(), "tokens of " + c);
       assertEquals(a.examples(), b.examples(), "rows of " + c);
       // the same float32 forward passes; only batch composition and summation order differ
@@ -69,7 +70,9 @@ class SparkEvaluationTest {
     }
     // and the four candidates really differ, so the comparison above is not vacuous
     assertTrue(
-        Math.abs(distributed.get(1L).meanLogLik() - distributed.get(2L).meanLogLik()) > 0.05);
+        Math.abs(
+                distributed.get(1L).score().meanLogLik() - distributed.get(2L).score().meanLogLik())
+            > 0.05);
   }
 
   @Test
@@ -81,21 +84,44 @@ class SparkEvaluationTest {
             new CandidateSpec(1, new double[] {1, 1, 1}),
             new CandidateSpec(2, new double[] {0, 1, 0}),
             new CandidateSpec(3, new double[] {0.5, 0.35, 0.15}));
-    Map<Long, ScorePartial> scores;
+    Map<Long, CandidateResult> scores;
     try (SparkGenerationEvaluator evaluator =
         new SparkGenerationEvaluator(spark, checked.spec(), checked.devSetUri(), "text", 2)) {
-      evaluator.evaluate(0, candidates.subList(0, 1));
+      evaluator.evaluate("generation 0", candidates.subList(0, 1));
       long loads = ResidentSources.loadCount();
-      scores = evaluator.evaluate(1, candidates);
+      scores = evaluator.evaluate("generation 1", candidates);
       // sources stay resident across generations and tasks: nothing is read again
       assertEquals(loads, ResidentSources.loadCount());
     }
-    double exact = scores.get(0L).meanLogLik();
-    double near = scores.get(3L).meanLogLik();
-    double uniform = scores.get(1L).meanLogLik();
-    double single = scores.get(2L).meanLogLik();
+    double exact = scores.get(0L).score().meanLogLik();
+    double near = scores.get(3L).score().meanLogLik();
+    double uniform = scores.get(1L).score().meanLogLik();
+    double single = scores.get(2L).score().meanLogLik();
     assertTrue(exact > near, "target mix " + exact + " vs near it " + near);
     assertTrue(near > uniform, "near the target " + near + " vs uniform " + uniform);
     assertTrue(uniform > single, "uniform " + uniform + " vs a single source " + single);
+  }
+
+  @Test
+  void failingCandidatesAreReportedWhileTheOthersAreScored() {
+    List<CandidateSpec> candidates =
+        List.of(
+            new CandidateSpec(0, new double[] {1, 1, 1}),
+            new CandidateSpec(1, new double[] {Double.NaN, 1, 1}),
+            new CandidateSpec(2, new double[] {1, -1, 0}));
+    Map<Long, CandidateResult> results;
+    long tokensBefore;
+    try (SparkGenerationEvaluator evaluator =
+        new SparkGenerationEvaluator(spark, checked.spec(), checked.devSetUri(), "text", 2)) {
+      tokensBefore = evaluator.tokensScored();
+      results = evaluator.evaluate("failures", candidates);
+      // the named accumulator counts only what was really scored
+      assertEquals(results.get(0L).score().tokens(), evaluator.tokensScored() - tokensBefore);
+    }
+    assertTrue(!results.get(0L).isFailed() && results.get(0L).score().tokens() > 0);
+    assertTrue(results.get(1L).isFailed());
+    assertTrue(results.get(1L).error().contains("non-finite"), results.get(1L).error());
+    assertTrue(results.get(2L).isFailed());
+    assertTrue(results.get(2L).error().contains("sum to zero"), results.get(2L).error());
   }
 }

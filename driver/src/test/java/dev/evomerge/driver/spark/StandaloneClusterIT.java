@@ -10,8 +10,8 @@ import dev.evomerge.driver.run.DevSetFile;
 import dev.evomerge.driver.run.LocalGenerationEvaluator;
 import dev.evomerge.driver.run.Preflight;
 import dev.evomerge.driver.run.ToyFixtures;
+import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
-import dev.evomerge.worker.score.ScorePartial;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,7 +41,7 @@ class StandaloneClusterIT {
   static SparkSession spark;
   static Preflight.CheckedRun checked;
   static List<CandidateSpec> candidates;
-  static Map<Long, ScorePartial> reference;
+  static Map<Long, CandidateResult> reference;
 
   @BeforeAll
   static void start() throws Exception {
@@ -67,7 +67,7 @@ class StandaloneClusterIT {
         new LocalGenerationEvaluator(
                 checked.spec(),
                 DevSetFile.read(checked.devSetUri(), "text", checked.hadoopConf(), 1 << 20))
-            .evaluate(0, candidates);
+            .evaluate("generation 0", candidates);
   }
 
   @AfterAll
@@ -80,12 +80,19 @@ class StandaloneClusterIT {
     }
   }
 
-  private static void assertSameAsLocal(Map<Long, ScorePartial> scores) {
+  private static void assertSameAsLocal(Map<Long, CandidateResult> scores) {
     assertEquals(candidates.size(), scores.size());
     for (CandidateSpec c : candidates) {
-      assertEquals(reference.get(c.id()).tokens(), scores.get(c.id()).tokens(), c.toString());
+      assertFalse(scores.get(c.id()).isFailed(), String.valueOf(scores.get(c.id()).error()));
       assertEquals(
-          reference.get(c.id()).meanLogLik(), scores.get(c.id()).meanLogLik(), 1e-5, c.toString());
+          reference.get(c.id()).score().tokens(),
+          scores.get(c.id()).score().tokens(),
+          c.toString());
+      assertEquals(
+          reference.get(c.id()).score().meanLogLik(),
+          scores.get(c.id()).score().meanLogLik(),
+          1e-5,
+          c.toString());
     }
   }
 
@@ -93,7 +100,7 @@ class StandaloneClusterIT {
   void executorsInOtherJvmsComputeTheSameFitness() {
     try (SparkGenerationEvaluator evaluator =
         new SparkGenerationEvaluator(spark, checked.spec(), checked.devSetUri(), "text", 4)) {
-      assertSameAsLocal(evaluator.evaluate(0, candidates));
+      assertSameAsLocal(evaluator.evaluate("generation 0", candidates));
     }
     Set<Long> pids = new HashSet<>();
     cluster.executors().forEach(p -> pids.add(p.pid()));
@@ -105,7 +112,8 @@ class StandaloneClusterIT {
   void killingAnExecutorMidGenerationGivesTheSameResult() throws Exception {
     try (SparkGenerationEvaluator evaluator =
         new SparkGenerationEvaluator(spark, checked.spec(), checked.devSetUri(), "text", 4)) {
-      evaluator.evaluate(0, candidates.subList(0, 1)); // warm: executors up, sources resident
+      evaluator.evaluate(
+          "generation 0", candidates.subList(0, 1)); // warm: executors up, sources resident
       CompletableFuture<Boolean> killed = new CompletableFuture<>();
       AtomicInteger failedTasks = new AtomicInteger();
       spark
@@ -127,7 +135,7 @@ class StandaloneClusterIT {
                   }
                 }
               });
-      Map<Long, ScorePartial> scores = evaluator.evaluate(1, candidates);
+      Map<Long, CandidateResult> scores = evaluator.evaluate("generation 1", candidates);
       assertTrue(killed.get(10, TimeUnit.SECONDS), "an executor was killed with SIGKILL");
       assertTrue(failedTasks.get() > 0, "the kill hit a running task, which Spark re-ran");
       assertSameAsLocal(scores);

@@ -18,15 +18,19 @@ import java.util.Map;
 public final class ShardEvaluator {
   private ShardEvaluator() {}
 
-  /** Partial scores per candidate id, in candidate order. */
-  public static Map<Long, ScorePartial> evaluate(
+  /**
+   * Results per candidate id, in candidate order. A candidate whose materialisation or scoring
+   * throws, or whose score is not finite (NaN weights, overflow), is reported failed and the next
+   * candidate goes on; a failure to load the sources or read the shard fails the whole task.
+   */
+  public static Map<Long, CandidateResult> evaluate(
       EvalSpec spec, List<CandidateSpec> candidates, List<DevExample> shard) {
     ResidentSources sources = ResidentSources.get(spec);
     List<long[]> sequences = new ArrayList<>(shard.size());
     for (DevExample row : shard) {
       sequences.add(sources.tokenizer().encodeWithBos(row.text(), spec.maxLength()));
     }
-    Map<Long, ScorePartial> out = new LinkedHashMap<>();
+    Map<Long, CandidateResult> out = new LinkedHashMap<>();
     for (CandidateSpec candidate : candidates) {
       long start = System.nanoTime();
       try (NDScope scope = new NDScope()) {
@@ -36,10 +40,20 @@ public final class ShardEvaluator {
         LlamaModel model = new LlamaModel(sources.config(), weights);
         ScorePartial score =
             LogLikelihoodScorer.score(model, sources.manager(), sequences, spec.batchSize());
+        long nanos = System.nanoTime() - start;
         out.put(
             candidate.id(),
-            new ScorePartial(
-                score.sumLogLik(), score.tokens(), score.examples(), System.nanoTime() - start));
+            Double.isFinite(score.sumLogLik())
+                ? CandidateResult.ok(
+                    new ScorePartial(score.sumLogLik(), score.tokens(), score.examples(), nanos))
+                : CandidateResult.failed(
+                    "non-finite log-likelihood " + score.sumLogLik() + " (NaN or huge weights?)",
+                    nanos));
+      } catch (RuntimeException e) {
+        out.put(
+            candidate.id(),
+            CandidateResult.failed(
+                e.getClass().getSimpleName() + ": " + e.getMessage(), System.nanoTime() - start));
       }
     }
     return out;

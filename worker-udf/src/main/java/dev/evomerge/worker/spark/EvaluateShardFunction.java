@@ -1,10 +1,10 @@
 package dev.evomerge.worker.spark;
 
+import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.ShardEvaluator;
 import dev.evomerge.worker.score.DevExample;
-import dev.evomerge.worker.score.ScorePartial;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -12,32 +12,51 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.function.PairFlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.util.LongAccumulator;
 import scala.Tuple2;
 
 /** Scores every candidate of a generation on one partition (dev shard) of the dev set. */
 public final class EvaluateShardFunction
-    implements PairFlatMapFunction<Iterator<DevExample>, Long, ScorePartial> {
+    implements PairFlatMapFunction<Iterator<DevExample>, Long, CandidateResult> {
   private static final long serialVersionUID = 1L;
 
   private final Broadcast<EvalSpec> spec;
   private final Broadcast<CandidateSpec[]> candidates;
+  private final LongAccumulator examples;
+  private final LongAccumulator tokens;
 
-  public EvaluateShardFunction(Broadcast<EvalSpec> spec, Broadcast<CandidateSpec[]> candidates) {
+  /**
+   * @param examples named accumulator counting (candidate, row) pairs scored, shown in the UI
+   * @param tokens named accumulator counting tokens scored
+   */
+  public EvaluateShardFunction(
+      Broadcast<EvalSpec> spec,
+      Broadcast<CandidateSpec[]> candidates,
+      LongAccumulator examples,
+      LongAccumulator tokens) {
     this.spec = spec;
     this.candidates = candidates;
+    this.examples = examples;
+    this.tokens = tokens;
   }
 
   @Override
-  public Iterator<Tuple2<Long, ScorePartial>> call(Iterator<DevExample> rows) {
+  public Iterator<Tuple2<Long, CandidateResult>> call(Iterator<DevExample> rows) {
     List<DevExample> shard = new ArrayList<>();
     rows.forEachRemaining(shard::add);
     if (shard.isEmpty()) {
-      return List.<Tuple2<Long, ScorePartial>>of().iterator();
+      return List.<Tuple2<Long, CandidateResult>>of().iterator();
     }
-    Map<Long, ScorePartial> scores =
+    Map<Long, CandidateResult> results =
         ShardEvaluator.evaluate(spec.value(), Arrays.asList(candidates.value()), shard);
-    List<Tuple2<Long, ScorePartial>> out = new ArrayList<>(scores.size());
-    scores.forEach((id, partial) -> out.add(new Tuple2<>(id, partial)));
+    List<Tuple2<Long, CandidateResult>> out = new ArrayList<>(results.size());
+    for (Map.Entry<Long, CandidateResult> e : results.entrySet()) {
+      out.add(new Tuple2<>(e.getKey(), e.getValue()));
+      if (!e.getValue().isFailed()) {
+        examples.add(e.getValue().score().examples());
+        tokens.add(e.getValue().score().tokens());
+      }
+    }
     return out.iterator();
   }
 }

@@ -1,6 +1,7 @@
 package dev.evomerge.worker.spark;
 
 import com.esotericsoftware.kryo.Kryo;
+import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.score.DevExample;
@@ -16,7 +17,12 @@ import org.apache.spark.serializer.KryoRegistrator;
  */
 public final class EvomergeKryoRegistrator implements KryoRegistrator {
   private static final List<Class<? extends Record>> RECORDS =
-      List.of(EvalSpec.class, CandidateSpec.class, DevExample.class, ScorePartial.class);
+      List.of(
+          EvalSpec.class,
+          CandidateSpec.class,
+          CandidateResult.class,
+          DevExample.class,
+          ScorePartial.class);
 
   @Override
   public void registerClasses(Kryo kryo) {

@@ -1,0 +1,84 @@
+package dev.evomerge.driver.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.evomerge.driver.config.ConfigLoader;
+import dev.evomerge.driver.config.RunSettings;
+import dev.evomerge.worker.eval.CandidateResult;
+import dev.evomerge.worker.eval.CandidateSpec;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SearchRunTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path tmp;
+
+  @Test
+  void aFailingCandidateIsPenalisedRecordedAndTheRunCompletes() throws Exception {
+    Path conf = tmp.resolve("run.conf");
+    Files.writeString(conf, ToyFixtures.config(tmp.resolve("runs")));
+    RunSettings settings = ConfigLoader.load(conf.toFile(), List.of());
+    Preflight.CheckedRun checked = Preflight.check(settings);
+    LocalGenerationEvaluator local =
+        new LocalGenerationEvaluator(
+            checked.spec(),
+            DevSetFile.read(checked.devSetUri(), "text", checked.hadoopConf(), 1 << 20));
+    // the real evaluation path, with candidate 1 given NaN weights: materialisation succeeds,
+    // the forward pass yields NaN, and the evaluator reports it as a failure
+    GenerationEvaluator poisoned =
+        (description, candidates) -> {
+          List<CandidateSpec> changed = new ArrayList<>();
+          for (CandidateSpec c : candidates) {
+            changed.add(c.id() == 1 ? new CandidateSpec(1, new double[] {Double.NaN, 1, 1}) : c);
+          }
+          return local.evaluate(description, changed);
+        };
+    RunFolder folder = RunFolder.create(settings.outputRoot(), "failing", "");
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    SearchRun.Result result =
+        new SearchRun(
+                settings,
+                checked,
+                poisoned,
+                folder,
+                new PrintStream(console, true, StandardCharsets.UTF_8))
+            .execute();
+
+    List<String> history = Files.readAllLines(folder.dir().resolve("history.jsonl"));
+    JsonNode failed = JSON.readTree(history.get(1));
+    assertEquals(1, failed.get("candidate").asLong());
+    assertTrue(failed.get("fitness").isNull());
+    assertTrue(failed.get("error").asText().contains("non-finite"), failed.toString());
+    for (String line : history) {
+      if (JSON.readTree(line).get("candidate").asLong() != 1) {
+        assertTrue(JSON.readTree(line).get("fitness").isNumber(), line);
+      }
+    }
+    assertEquals(
+        1,
+        JSON.readTree(Files.readAllLines(folder.dir().resolve("generations.jsonl")).get(0))
+            .get("failed")
+            .asInt());
+    assertEquals(
+        "completed",
+        JSON.readTree(folder.dir().resolve("status.json").toFile()).get("state").asText());
+    assertTrue(Double.isFinite(result.best().fitness()));
+    assertTrue(console.toString(StandardCharsets.UTF_8).contains("1 failed"));
+    assertTrue(Files.exists(folder.dir().resolve("best/model.safetensors")));
+    Map<Long, CandidateResult> check =
+        local.evaluate("check", List.of(new CandidateSpec(9, result.best().genome().genes())));
+    assertEquals(result.best().fitness(), check.get(9L).score().meanLogLik(), 1e-9);
+  }
+}

@@ -1,0 +1,29 @@
+package dev.evomerge.worker.eval;
+
+import dev.evomerge.worker.score.ScorePartial;
+import java.io.Serializable;
+
+/**
+ * A candidate's outcome on one or more shards: its partial score, or the error that stopped it.
+ * Results of disjoint shards add up; one failed shard fails the candidate (first error kept).
+ *
+ * @param score partial sums over the shards that succeeded
+ * @param error null when every shard succeeded, else what went wrong (for the run's history)
+ */
+public record CandidateResult(ScorePartial score, String error) implements Serializable {
+  public static CandidateResult ok(ScorePartial score) {
+    return new CandidateResult(score, null);
+  }
+
+  public static CandidateResult failed(String error, long nanos) {
+    return new CandidateResult(new ScorePartial(0, 0, 0, nanos), error);
+  }
+
+  public boolean isFailed() {
+    return error != null;
+  }
+
+  public CandidateResult plus(CandidateResult other) {
+    return new CandidateResult(score.plus(other.score), error != null ? error : other.error);
+  }
+}
