@@ -66,7 +66,14 @@ public final class RunCommand {
       err.println("evomerge: " + e.getMessage());
       return 2;
     }
-    SparkSession spark = SparkSessions.getOrCreate(settings.spark());
+    RunFolder folder =
+        RunFolder.create(settings.outputRoot(), settings.name(), settings.renderedConfig());
+    out.println("run folder: " + folder.dir().toAbsolutePath());
+    // a session this command starts is stopped at the end, which also closes the event log
+    boolean ownSession = SparkSession.getDefaultSession().isEmpty();
+    SparkSession spark =
+        SparkSessions.getOrCreate(
+            SparkSessions.withEventLog(settings.spark(), folder.dir().resolve("eventlog")));
     try (SparkGenerationEvaluator evaluator =
         new SparkGenerationEvaluator(
             spark,
@@ -76,18 +83,22 @@ public final class RunCommand {
             settings.eval().shards())) {
       String ui = evaluator.monitorUrl();
       out.println("Spark UI: " + (ui == null ? "disabled (spark.ui.enabled=false)" : ui));
-      RunFolder folder =
-          RunFolder.create(settings.outputRoot(), settings.name(), settings.renderedConfig());
-      out.println("run folder: " + folder.dir().toAbsolutePath());
       new SearchRun(settings, checked, evaluator, folder, out).execute();
       return 0;
     } catch (RunError e) {
+      folder.writeStatus("failed", e.getMessage());
       err.println("evomerge: " + e.getMessage());
       return 2;
     } catch (RuntimeException e) {
+      folder.writeStatus("failed", String.valueOf(e));
       err.println("evomerge: run failed: " + e);
       e.printStackTrace(err);
       return 1;
+    } finally {
+      folder.close();
+      if (ownSession) {
+        spark.stop();
+      }
     }
   }
 }
