@@ -58,6 +58,8 @@ public final class Nsga2 extends AbstractStrategy implements MultiObjectiveStrat
       return genomes(initialPopulation(initial, size));
     }
     List<Genome> out = new ArrayList<>(size);
+    java.util.Set<Genome> seen = new java.util.HashSet<>(population);
+    int attempts = 0;
     while (out.size() < size) {
       double[] a = population.get(tournament()).genes();
       double[] b = population.get(tournament()).genes();
@@ -66,8 +68,14 @@ public final class Nsga2 extends AbstractStrategy implements MultiObjectiveStrat
       }
       mutate(a);
       mutate(b);
-      out.add(new Genome(a));
-      out.add(new Genome(b));
+      // copies of existing individuals waste evaluations and crowd the front; redraw them
+      // (bounded, so a collapsed population still yields a generation)
+      for (double[] child : List.of(a, b)) {
+        Genome g = new Genome(child);
+        if (out.size() < size && (seen.add(g) || ++attempts > 10 * size)) {
+          out.add(g);
+        }
+      }
     }
     return out;
   }
@@ -95,8 +103,14 @@ public final class Nsga2 extends AbstractStrategy implements MultiObjectiveStrat
           objectives[i].length,
           m);
       clean[i] = new double[m];
+      boolean failed = false;
       for (int k = 0; k < m; k++) {
         clean[i][k] = sanitize(objectives[i][k]);
+        failed |= clean[i][k] == Double.NEGATIVE_INFINITY;
+      }
+      if (failed) {
+        // a failed candidate is worse than every real one on every objective
+        Arrays.fill(clean[i], Double.NEGATIVE_INFINITY);
       }
     }
     clearPending();
@@ -190,22 +204,40 @@ public final class Nsga2 extends AbstractStrategy implements MultiObjectiveStrat
     return crowding[b] > crowding[a] ? b : a;
   }
 
-  /** Simulated binary crossover (bounded form not needed: children are reflected afterwards). */
+  /**
+   * Simulated binary crossover in Deb's bounded form: the spread distribution is truncated at the
+   * bounds, so children stay inside without repair (reflection would bias a search whose optimum
+   * lies on a bound).
+   */
   private void sbx(double[] a, double[] b) {
     for (int j = 0; j < n; j++) {
       if (rng.uniform() >= 0.5) {
         continue;
       }
+      double y1 = Math.min(a[j], b[j]);
+      double y2 = Math.max(a[j], b[j]);
+      if (y2 - y1 < 1e-14) {
+        continue;
+      }
+      double lo = bounds.lower(j);
+      double hi = bounds.upper(j);
       double u = rng.uniform();
-      double beta =
-          u <= 0.5
-              ? StrictMath.pow(2 * u, 1 / (etaCrossover + 1))
-              : StrictMath.pow(1 / (2 * (1 - u)), 1 / (etaCrossover + 1));
-      double x1 = a[j];
-      double x2 = b[j];
-      a[j] = bounds.reflect(j, 0.5 * ((1 + beta) * x1 + (1 - beta) * x2));
-      b[j] = bounds.reflect(j, 0.5 * ((1 - beta) * x1 + (1 + beta) * x2));
+      double c1 = 0.5 * ((y1 + y2) - spread(u, 1 + 2 * (y1 - lo) / (y2 - y1)) * (y2 - y1));
+      double c2 = 0.5 * ((y1 + y2) + spread(u, 1 + 2 * (hi - y2) / (y2 - y1)) * (y2 - y1));
+      c1 = Math.min(hi, Math.max(lo, c1));
+      c2 = Math.min(hi, Math.max(lo, c2));
+      boolean swap = rng.uniform() < 0.5;
+      a[j] = swap ? c2 : c1;
+      b[j] = swap ? c1 : c2;
     }
+  }
+
+  private double spread(double u, double beta) {
+    double alpha = 2 - StrictMath.pow(beta, -(etaCrossover + 1));
+    double power = 1 / (etaCrossover + 1);
+    return u <= 1 / alpha
+        ? StrictMath.pow(u * alpha, power)
+        : StrictMath.pow(1 / (2 - u * alpha), power);
   }
 
   /** Polynomial mutation, bounded form (Deb and Agrawal). */
