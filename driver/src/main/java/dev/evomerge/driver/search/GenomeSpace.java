@@ -379,7 +379,8 @@ public final class GenomeSpace {
    * anchor's depth), for a tensor whose name contains the cell's filter (the rest: a layer norm),
    * with mergekit's precedence (per source in a slice, per slice, per model, top level) and its
    * defaults for unset parameters. Values outside the bounds are clamped (this is encoding, not
-   * search); softmax weights become centred log-weights, so only their ratios carry over.
+   * search); softmax weights become log-weights centred in the bounds, so only their ratios carry
+   * over.
    */
   public Genome encode(MergeRecipe recipe) {
     Preconditions.checkArgument(
@@ -398,19 +399,15 @@ public final class GenomeSpace {
     }
     if (parameterisation == Parameterisation.SOFTMAX) {
       int cells = groups.size() * (filters.size() + 1);
-      int first = 0;
-      while (!genes.get(first).param().equals("weight")) {
-        first++;
-      }
+      int first = firstWeightGene();
       for (int cell = 0; cell < cells; cell++) {
-        double mean = 0;
-        for (int m = 0; m < models.size(); m++) {
-          int i = first + m * cells + cell;
-          x[i] = StrictMath.log(Math.max(x[i], 1e-12));
-          mean += x[i] / models.size();
+        double[] w = new double[models.size()];
+        for (int m = 0; m < w.length; m++) {
+          w[m] = x[first + m * cells + cell];
         }
-        for (int m = 0; m < models.size(); m++) {
-          x[first + m * cells + cell] -= mean;
+        double[] logits = logits(w, bounds.lower(first), bounds.upper(first));
+        for (int m = 0; m < w.length; m++) {
+          x[first + m * cells + cell] = logits[m];
         }
       }
     }
@@ -418,6 +415,36 @@ public final class GenomeSpace {
       x[i] = Math.min(bounds.upper(i), Math.max(bounds.lower(i), x[i]));
     }
     return new Genome(x);
+  }
+
+  private int firstWeightGene() {
+    int first = 0;
+    while (!genes.get(first).param().equals("weight")) {
+      first++;
+    }
+    return first;
+  }
+
+  /**
+   * Logits whose softmax is {@code weights}: the logs, shifted (softmax ignores shifts) so they sit
+   * in the middle of the bounds, then clamped where their spread exceeds the bounds.
+   */
+  private static double[] logits(double[] weights, double lower, double upper) {
+    double[] out = new double[weights.length];
+    double min = Double.POSITIVE_INFINITY;
+    double max = Double.NEGATIVE_INFINITY;
+    for (int m = 0; m < out.length; m++) {
+      Preconditions.checkArgument(
+          weights[m] >= 0, "Negative weight %s cannot be a softmax weight", weights[m]);
+      out[m] = StrictMath.log(Math.max(weights[m], 1e-12));
+      min = Math.min(min, out[m]);
+      max = Math.max(max, out[m]);
+    }
+    double shift = (lower + upper) / 2 - (min + max) / 2;
+    for (int m = 0; m < out.length; m++) {
+      out[m] = Math.min(upper, Math.max(lower, out[m] + shift));
+    }
+    return out;
   }
 
   private double lookup(MergeRecipe recipe, Gene gene) {
@@ -466,7 +493,7 @@ public final class GenomeSpace {
     return top == null ? Double.NaN : top.valueAt(t, tensor);
   }
 
-  /** The uniform average: equal weights (softmax: all logits 0), other genes at their centre. */
+  /** The uniform average: equal weights (softmax: equal logits), other genes at their centre. */
   public Genome uniformGenome() {
     return biased(-1, 0);
   }
@@ -483,30 +510,26 @@ public final class GenomeSpace {
   }
 
   private Genome biased(int model, double share) {
-    Map<String, Double> weights = new LinkedHashMap<>();
-    for (int m = 0; m < models.size(); m++) {
-      double w =
-          model < 0
-              ? 1.0 / models.size()
-              : m == model ? share : (1 - share) / Math.max(1, models.size() - 1);
-      weights.put(models.get(m), w);
+    double[] w = new double[models.size()];
+    for (int m = 0; m < w.length; m++) {
+      w[m] =
+          model < 0 ? 1.0 / w.length : m == model ? share : (1 - share) / Math.max(1, w.length - 1);
     }
     double[] x = bounds.center();
-    for (int i = 0; i < x.length; i++) {
-      Gene gene = genes.get(i);
-      if (!gene.param().equals("weight")) {
-        continue;
+    if (params.stream().noneMatch(p -> p.name().equals("weight"))) {
+      return new Genome(x);
+    }
+    int first = firstWeightGene();
+    int cells = groups.size() * (filters.size() + 1);
+    double[] values =
+        parameterisation == Parameterisation.SOFTMAX
+            ? logits(w, bounds.lower(first), bounds.upper(first))
+            : w;
+    for (int m = 0; m < w.length; m++) {
+      for (int cell = 0; cell < cells; cell++) {
+        int i = first + m * cells + cell;
+        x[i] = Math.min(bounds.upper(i), Math.max(bounds.lower(i), values[m]));
       }
-      double w = weights.get(models.get(gene.model()));
-      if (parameterisation == Parameterisation.SOFTMAX) {
-        // log-weights centred so that the uniform genome is all zeros
-        double mean = 0;
-        for (double v : weights.values()) {
-          mean += StrictMath.log(Math.max(v, 1e-12)) / models.size();
-        }
-        w = StrictMath.log(Math.max(w, 1e-12)) - mean;
-      }
-      x[i] = Math.min(bounds.upper(i), Math.max(bounds.lower(i), w));
     }
     return new Genome(x);
   }
