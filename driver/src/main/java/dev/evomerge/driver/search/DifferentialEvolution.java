@@ -141,7 +141,8 @@ public final class DifferentialEvolution extends AbstractStrategy {
     }
   }
 
-  /** The current population (parents), for warm starts and inspection. */
+  /** The current population (parents), in population order. */
+  @Override
   public List<Evaluated> population() {
     List<Evaluated> out = new ArrayList<>();
     for (int i = 0; i < population.size(); i++) {

@@ -103,6 +103,7 @@ public final class GeneticAlgorithm extends AbstractStrategy {
   }
 
   /** The current population, best first. */
+  @Override
   public List<Evaluated> population() {
     return population == null ? List.of() : List.copyOf(population);
   }

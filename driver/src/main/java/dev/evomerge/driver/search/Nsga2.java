@@ -10,7 +10,9 @@ import java.util.List;
  * NSGA-II (Deb et al., 2002), maximising every objective: binary tournament on (front rank,
  * crowding distance), simulated binary crossover and polynomial mutation, and (mu + lambda)
  * survival by non-dominated sorting with crowding distance breaking ties in the last front.
- * Offspring are reflected into the bounds.
+ * Offspring stay in the bounds by construction (bounded SBX and polynomial mutation). Written here
+ * rather than taken from the MOEA Framework, whose algorithms pull evaluations through a Problem
+ * callback (no ask/tell, no replayable state) and which would add a large dependency.
  */
 public final class Nsga2 extends AbstractStrategy implements MultiObjectiveStrategy {
   private final int size;
@@ -170,6 +172,18 @@ public final class Nsga2 extends AbstractStrategy implements MultiObjectiveStrat
     for (int i = 0; i < population.size(); i++) {
       if (rank[i] == 0) {
         out.add(new ParetoPoint(population.get(i), scores[i]));
+      }
+    }
+    return out;
+  }
+
+  /** The current population, fitness being the mean objective score. */
+  @Override
+  public List<Evaluated> population() {
+    List<Evaluated> out = new ArrayList<>();
+    if (population != null) {
+      for (int i = 0; i < population.size(); i++) {
+        out.add(new Evaluated(population.get(i), mean(scores[i])));
       }
     }
     return out;

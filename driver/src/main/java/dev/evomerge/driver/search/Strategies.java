@@ -56,6 +56,28 @@ public final class Strategies {
     return s;
   }
 
+  /**
+   * A local refinement around {@code around} (e.g. the best of a finished run): CMA-ES started
+   * there with sigma {@code sigmaFraction} of the mean bound width. A spec, so the refinement is
+   * itself a resumable {@link SearchRun}.
+   */
+  public static SearchRun.Spec refinement(
+      Genome around, Bounds bounds, double sigmaFraction, long seed) {
+    bounds.checkGenome(around, "The refinement centre");
+    double width = 0;
+    for (int i = 0; i < bounds.dimension(); i++) {
+      width += bounds.width(i) / bounds.dimension();
+    }
+    List<Double> start = java.util.Arrays.stream(around.genes()).boxed().toList();
+    return new SearchRun.Spec(
+        "cmaes", Map.of("start", start, "sigma0", sigmaFraction * width), seed);
+  }
+
+  /** The genomes of an earlier run's final population, to warm-start another run. */
+  public static List<Genome> warmStart(SearchStrategy finished) {
+    return finished.population().stream().map(Evaluated::genome).toList();
+  }
+
   private static int even(int k) {
     return k + (k % 2);
   }

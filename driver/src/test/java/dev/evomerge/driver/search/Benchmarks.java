@@ -79,6 +79,22 @@ final class Benchmarks {
     return q;
   }
 
+  /** {@code f} with its optimum moved from 0 to a fixed random point of [-2, 2]^n. */
+  static ToDoubleFunction<double[]> shifted(ToDoubleFunction<double[]> f, int n, long seed) {
+    SplittableRandom r = new SplittableRandom(seed);
+    double[] o = new double[n];
+    for (int i = 0; i < n; i++) {
+      o[i] = r.nextDouble() * 4 - 2;
+    }
+    return x -> {
+      double[] y = new double[n];
+      for (int i = 0; i < n; i++) {
+        y[i] = x[i] - o[i];
+      }
+      return f.applyAsDouble(y);
+    };
+  }
+
   /** ZDT1's two objectives (both minimised), x in [0, 1]^n. */
   static double[] zdt1(double[] x) {
     double g = 0;
