@@ -76,6 +76,7 @@ public final class CmaEs extends AbstractStrategy {
   private double[] pc;
   private double[] ps;
   private int generation;
+  private double sinceDecomposition;
   private final List<Double> bestHistory = new ArrayList<>();
   private int restarts;
 
@@ -144,6 +145,7 @@ public final class CmaEs extends AbstractStrategy {
     pc = new double[n];
     ps = new double[n];
     generation = 0;
+    sinceDecomposition = 0;
     bestHistory.clear();
   }
 
@@ -235,10 +237,16 @@ public final class CmaEs extends AbstractStrategy {
       }
     }
     sigma *= StrictMath.exp((cs / damps) * (psNorm / chiN - 1));
-    SymmetricEigen eigen = SymmetricEigen.of(c);
-    b = eigen.vectors;
-    for (int i = 0; i < n; i++) {
-      d[i] = Math.sqrt(Math.max(eigen.values[i], 1e-300));
+    // O(n^3): as in Hansen's reference code, decompose only every few generations when C adapts
+    // slowly (large n); B and D lag C by at most that much
+    sinceDecomposition += lambda;
+    if (sinceDecomposition > lambda / (c1 + cmu) / n / 10) {
+      sinceDecomposition = 0;
+      SymmetricEigen eigen = SymmetricEigen.of(c);
+      b = eigen.vectors;
+      for (int i = 0; i < n; i++) {
+        d[i] = Math.sqrt(Math.max(eigen.values[i], 1e-300));
+      }
     }
     bestHistory.add(fitness[order[0]]);
     String reason = stagnation(fitness, order);

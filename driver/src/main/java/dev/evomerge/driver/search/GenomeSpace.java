@@ -536,11 +536,24 @@ public final class GenomeSpace {
 
   /** The uniform genome, then one per source (one-hot) when weights are genes. */
   public List<Genome> seedGenomes() {
+    return seedGenomes(1.0);
+  }
+
+  /**
+   * The uniform genome, then, for each share in turn, one genome per source biased to it with that
+   * share (1 = the source itself) - EvoGM's mix of uniform and source-biased individuals.
+   */
+  public List<Genome> seedGenomes(double... shares) {
     List<Genome> out = new ArrayList<>();
     out.add(uniformGenome());
     if (params.stream().anyMatch(p -> p.name().equals("weight"))) {
-      for (int m = 0; m < models.size(); m++) {
-        out.add(sourceBiasedGenome(m, 1));
+      for (double share : shares) {
+        for (int m = 0; m < models.size(); m++) {
+          Genome g = sourceBiasedGenome(m, share);
+          if (!out.contains(g)) {
+            out.add(g);
+          }
+        }
       }
     }
     return out;

@@ -260,6 +260,16 @@ class GenomeSpaceTest {
   }
 
   @Test
+  void sourceBiasedSeedsGiveTheSourceItsShare() {
+    GenomeSpace raw = ties().build();
+    List<Genome> seeds = raw.seedGenomes(1.0, 0.6);
+    assertEquals(1 + 3 + 3, seeds.size());
+    MergeRecipe biased = raw.decode(seeds.get(4 + 2)); // share 0.6, model 2
+    assertEquals(0.2, biased.models().get(0).parameters().get("weight").valueAt(0, ""), 1e-12);
+    assertEquals(0.6, biased.models().get(2).parameters().get("weight").valueAt(0, ""), 1e-12);
+  }
+
+  @Test
   void rejectsMisconfiguredSpacesWithHelpfulMessages() {
     IllegalArgumentException e =
         assertThrows(

@@ -123,6 +123,26 @@ class StrategiesTest {
   }
 
   @Test
+  void refinementIsCmaEsStartedAtTheGivenGenomeWithASmallSigma() {
+    Genome best = new Genome(new double[] {0.1, 0.9, 0.4});
+    SearchRun.Spec spec = Strategies.refinement(best, B, 0.05, 3);
+    CmaEs cma = (CmaEs) Strategies.create(spec.strategy(), spec.options(), B, List.of(), 3);
+    assertEquals(List.of(0.1, 0.9, 0.4), java.util.Arrays.stream(cma.mean()).boxed().toList());
+    assertEquals(0.05, cma.sigma(), 1e-15);
+  }
+
+  @Test
+  void warmStartSeedsANewRunWithTheFinalPopulation() {
+    SearchStrategy ga = Strategies.create("ga", Map.of("populationSize", 6), B, List.of(), 5);
+    List<Genome> first = ga.ask();
+    ga.tell(first, new double[] {1, 6, 3, 5, 2, 4});
+    List<Genome> warm = Strategies.warmStart(ga);
+    assertEquals(first.get(1), warm.get(0));
+    SearchStrategy next = Strategies.create("de", Map.of("populationSize", 6), B, warm, 6);
+    assertEquals(warm, next.ask());
+  }
+
+  @Test
   void boundsReflectIntoTheBox() {
     Bounds b = Bounds.uniform(1, 0, 1);
     assertEquals(0.8, b.reflect(0, 1.2), 1e-12);
