@@ -456,7 +456,8 @@ public final class GenomeSpace {
       layer = (int) Math.round(t * (Math.max(numLayers, 1) - 1));
     } else {
       layer = (lg.start() + lg.end() - 1) / 2;
-      t = numLayers > 1 ? (lg.start() + lg.end() - 1) / 2.0 / (numLayers - 1) : 0;
+      // without a layer count, a global gene stands for the middle of the model
+      t = numLayers > 1 ? (lg.start() + lg.end() - 1) / 2.0 / (numLayers - 1) : 0.5;
     }
     String tensor =
         gene.filter() < filters.size()

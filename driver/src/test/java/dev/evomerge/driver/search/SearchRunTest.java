@@ -112,6 +112,30 @@ class SearchRunTest {
   }
 
   @Test
+  void refinementRunWithListOptionsRestoresToo() {
+    SearchRun.Spec spec = Strategies.refinement(new Genome(BOUNDS.center()), BOUNDS, 0.1, 8);
+    SearchRun a = SearchRun.start(spec, BOUNDS, List.of(), StoppingRules.none());
+    drive(a, 3);
+    SearchRun b = SearchRun.restore(a.checkpointJson());
+    assertEquals(drive(a, 3), drive(b, 3));
+  }
+
+  @Test
+  void aGlobalGeneReadsAGradientAtMidDepthWhenLayersAreUnknown() {
+    GenomeSpace space =
+        GenomeSpace.builder("linear", List.of("a", "b")).gene("weight", 0, 1).build();
+    MergeRecipe r =
+        new MergeRecipe(
+            "linear",
+            null,
+            Map.of("weight", new ParamValue.Gradient(List.of(0.2, 0.6))),
+            List.of(),
+            List.of(),
+            null);
+    assertEquals(0.4, space.encode(r).gene(0), 1e-12);
+  }
+
+  @Test
   void restoreRejectsALedgerTheStrategyNoLongerProduces() {
     SearchRun r = run("ga", 5);
     drive(r, 3);
