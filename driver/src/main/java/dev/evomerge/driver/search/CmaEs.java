@@ -12,7 +12,8 @@ import java.util.List;
  * the bounds and a sixth of the mean bound width, which is exactly that on [0, 1]).
  *
  * <p>Bounds: samples are reflected into the box and the update uses the repaired points, so the
- * distribution learns from what was evaluated. Failed candidates rank last.
+ * distribution learns from what was evaluated. Failed candidates rank last; a generation in which
+ * fewer than mu candidates succeeded leaves the distribution unchanged.
  *
  * <p>IPOP restarts: when the distribution has converged or stalled (sigma too small, fitness flat,
  * covariance ill-conditioned) and restarts remain, start again from a uniform random point with the
@@ -172,6 +173,15 @@ public final class CmaEs extends AbstractStrategy {
 
   @Override
   void learn(List<Genome> candidates, double[] fitness) {
+    int succeeded = 0;
+    for (double f : fitness) {
+      succeeded += f > Double.NEGATIVE_INFINITY ? 1 : 0;
+    }
+    if (succeeded < mu) {
+      // recombining failed points would pull the mean towards where merges fail: skip the
+      // update and sample this distribution again
+      return;
+    }
     Integer[] order = new Integer[lambda];
     for (int i = 0; i < lambda; i++) {
       order[i] = i;

@@ -4,9 +4,27 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Creates a strategy from its name and options, as the config layer gives them. Names: {@code
- * random}, {@code de}, {@code cmaes}, {@code ga}, {@code nsga2}, {@code elitist-gaussian}. An
- * unknown name or option is an error that names the nearest valid one.
+ * Creates a strategy from its name and options, as the config layer gives them. An unknown name,
+ * option or choice is an error that names the nearest valid one. Names and options (defaults in
+ * brackets):
+ *
+ * <ul>
+ *   <li>{@code random}: populationSize [10] (candidates per ask).
+ *   <li>{@code de}: variant evolver|rand1bin [evolver], crossover element|block [element],
+ *       populationSize [max(10, initial genomes)], F [0.5], CR [0.5 evolver, 0.9 rand1bin],
+ *       bestProbability [0.2 evolver, 0 rand1bin].
+ *   <li>{@code cmaes}: start (number or list) [first initial genome, else the bounds' centre],
+ *       sigma0 [mean bound width / 6], populationSize [4 + floor(3 ln n)], restarts [0] (IPOP),
+ *       populationIncrease [2], tolX [1e-12], tolFun [1e-12], maxCondition [1e14].
+ *   <li>{@code ga}: populationSize [max(20, initial genomes)], elite [2], selection tournament|rank
+ *       [tournament], tournamentSize [3], truncation [0.3] (rank selection's share), crossover
+ *       uniform|blend [uniform], crossoverRate [0.9], blendAlpha [0], mutationRate [1],
+ *       mutationSigma [0.1] (of each gene's bound width).
+ *   <li>{@code nsga2}: populationSize [max(20, initial genomes), even], crossoverRate [0.9],
+ *       etaCrossover [15], etaMutation [20], mutationRate [0 = 1/n].
+ *   <li>{@code elitist-gaussian}: populationSize [10], elite [3], sigma [0.1 of the width]; needs
+ *       the same bounds on every gene.
+ * </ul>
  */
 public final class Strategies {
   public static final List<String> NAMES =

@@ -1,8 +1,11 @@
 package dev.evomerge.driver.search;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import java.util.function.ToDoubleFunction;
 import org.junit.jupiter.api.Test;
 
@@ -91,5 +94,20 @@ class CmaEsTest {
         x -> calls.incrementAndGet() % 7 == 0 ? Double.NaN : Benchmarks.sphere(x);
     Benchmarks.Outcome o = Benchmarks.minimise(s, flaky, 3000, 1e-6);
     assertTrue(o.evaluationsToTarget() > 0, "best " + o.best());
+  }
+
+  @Test
+  void aGenerationOfMostlyFailedCandidatesLeavesTheDistributionAlone() {
+    CmaEs s = cma(Bounds.uniform(5, -5, 5), 2, 1, 0, 11);
+    double[] mean = s.mean();
+    List<Genome> c = s.ask();
+    double[] f = new double[c.size()];
+    java.util.Arrays.fill(f, Double.NaN);
+    f[0] = 1;
+    s.tell(c, f);
+    assertArrayEquals(mean, s.mean());
+    assertEquals(1.0, s.sigma());
+    assertEquals(c.get(0), s.best().genome());
+    assertNotEquals(c, s.ask(), "the next generation is a fresh sample");
   }
 }
