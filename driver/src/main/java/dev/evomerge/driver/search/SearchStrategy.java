@@ -16,4 +16,13 @@ public interface SearchStrategy {
 
   /** The best genome evaluated so far, or null before the first tell. */
   Evaluated best();
+
+  /**
+   * The individuals the strategy currently keeps, best known first where it ranks them; used to
+   * warm-start a later run. By default just the best.
+   */
+  default List<Evaluated> population() {
+    Evaluated best = best();
+    return best == null ? List.of() : List.of(best);
+  }
 }
