@@ -3,10 +3,10 @@ package dev.evomerge.driver.cli;
 import dev.evomerge.driver.config.ConfigError;
 import dev.evomerge.driver.config.ConfigLoader;
 import dev.evomerge.driver.config.RunSettings;
+import dev.evomerge.driver.run.GenerationLoop;
 import dev.evomerge.driver.run.Preflight;
 import dev.evomerge.driver.run.RunError;
 import dev.evomerge.driver.run.RunFolder;
-import dev.evomerge.driver.run.SearchRun;
 import dev.evomerge.driver.spark.SparkGenerationEvaluator;
 import dev.evomerge.driver.spark.SparkSessions;
 import java.io.File;
@@ -83,7 +83,7 @@ public final class RunCommand {
             settings.eval().shards())) {
       String ui = evaluator.monitorUrl();
       out.println("Spark UI: " + (ui == null ? "disabled (spark.ui.enabled=false)" : ui));
-      new SearchRun(settings, checked, evaluator, folder, out).execute();
+      new GenerationLoop(settings, checked, evaluator, folder, out).execute();
       return 0;
     } catch (RunError e) {
       folder.writeStatus("failed", e.getMessage());

@@ -8,6 +8,7 @@ import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
+import dev.evomerge.driver.search.Strategies;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -30,7 +31,6 @@ import java.util.TreeMap;
  */
 public final class ConfigLoader {
   private static final Set<String> METHODS = Set.of("linear");
-  private static final Set<String> STRATEGIES = Set.of("elitist-gaussian");
   private static final Set<String> OUT_DTYPES = Set.of("float32", "float16", "bfloat16");
 
   private ConfigLoader() {}
@@ -122,7 +122,10 @@ public final class ConfigLoader {
     for (Map.Entry<String, ConfigValue> e : layer.entrySet()) {
       List<String> parts = ConfigUtil.splitPath(e.getKey());
       String joined = String.join(".", parts);
-      if (parts.get(0).equals("spark") || joined.startsWith("spark.")) {
+      if (parts.get(0).equals("spark")
+          || joined.startsWith("spark.")
+          || joined.startsWith("evomerge.search.options.")) {
+        // passed through: Spark's keys to Spark, strategy options to the strategy's own checks
         continue;
       }
       String where = e.getValue().origin().description();
@@ -187,9 +190,9 @@ public final class ConfigLoader {
     String strategy = c.getString("evomerge.search.strategy");
     check(
         c,
-        STRATEGIES.contains(strategy),
+        Strategies.NAMES.contains(strategy),
         "evomerge.search.strategy",
-        "must be one of " + STRATEGIES);
+        "must be one of " + Strategies.NAMES);
     String outDtype = c.getString("evomerge.merge.out-dtype");
     check(
         c,
@@ -203,16 +206,15 @@ public final class ConfigLoader {
     check(c, sources.size() >= 2, "evomerge.models.sources", "must list at least two models");
     check(c, c.getIsNull("evomerge.eval.dev-set") == false, "evomerge.eval.dev-set", "must be set");
 
-    int population = c.getInt("evomerge.search.population");
-    check(c, population > 0, "evomerge.search.population", "must be positive");
-    int elite = c.getInt("evomerge.search.elite");
-    check(
-        c, elite > 0 && elite <= population, "evomerge.search.elite", "must be in [1, population]");
-    double sigma = c.getDouble("evomerge.search.sigma");
-    check(c, sigma > 0, "evomerge.search.sigma", "must be positive");
     double lower = c.getDouble("evomerge.search.lower");
     double upper = c.getDouble("evomerge.search.upper");
     check(c, lower < upper, "evomerge.search.upper", "must be greater than evomerge.search.lower");
+    long maxEvaluations = c.getLong("evomerge.search.max-evaluations");
+    check(c, maxEvaluations >= 0, "evomerge.search.max-evaluations", "must not be negative");
+    int plateau = c.getInt("evomerge.search.plateau-generations");
+    check(c, plateau >= 0, "evomerge.search.plateau-generations", "must not be negative");
+    double plateauThreshold = c.getDouble("evomerge.search.plateau-threshold");
+    check(c, plateauThreshold >= 0, "evomerge.search.plateau-threshold", "must not be negative");
 
     int shards = c.getInt("evomerge.eval.shards");
     check(c, shards > 0, "evomerge.eval.shards", "must be positive");
@@ -240,7 +242,15 @@ public final class ConfigLoader {
         method,
         c.getBoolean("evomerge.merge.normalize"),
         outDtype,
-        new RunSettings.SearchSettings(strategy, population, elite, sigma, lower, upper),
+        new RunSettings.SearchSettings(
+            strategy,
+            c.getObject("evomerge.search.options").unwrapped(),
+            lower,
+            upper,
+            c.getBoolean("evomerge.search.seed-with-sources"),
+            maxEvaluations,
+            plateau,
+            plateauThreshold),
         new RunSettings.EvalSettings(
             c.getString("evomerge.eval.dev-set"),
             c.getString("evomerge.eval.text-field"),

@@ -30,7 +30,18 @@ public record RunSettings(
 
   /** {@code evomerge.search.*}. */
   public record SearchSettings(
-      String strategy, int population, int elite, double sigma, double lower, double upper) {}
+      String strategy,
+      Map<String, Object> options,
+      double lower,
+      double upper,
+      boolean seedWithSources,
+      long maxEvaluations,
+      int plateauGenerations,
+      double plateauThreshold) {
+    public SearchSettings {
+      options = Map.copyOf(options);
+    }
+  }
 
   /** {@code evomerge.eval.*}. */
   public record EvalSettings(

@@ -67,6 +67,8 @@ public final class Preflight {
       throw new RunError("Cannot check tokenizer " + tokenizer, e);
     }
 
+    GenerationLoop.newSearch(settings); // strategy name and options checked before Spark starts
+
     String devSet = toUri(settings.eval().devSet());
     DevSetFile.read(devSet, settings.eval().textField(), conf, 16);
 

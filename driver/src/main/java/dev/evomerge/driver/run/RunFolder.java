@@ -91,6 +91,25 @@ public final class RunFolder implements AutoCloseable {
     }
   }
 
+  /**
+   * Replaces {@code checkpoint/search.json} (strategy state, RNG and ledger) atomically after a
+   * generation, so a resume starts from the last completed one.
+   */
+  public void writeCheckpoint(String json) {
+    try {
+      Path dir = Files.createDirectories(this.dir.resolve("checkpoint"));
+      Path tmp = dir.resolve(".search.json.tmp");
+      Files.writeString(tmp, json, StandardCharsets.UTF_8);
+      Files.move(
+          tmp,
+          dir.resolve("search.json"),
+          StandardCopyOption.ATOMIC_MOVE,
+          StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** Replaces {@code status.json} atomically, so readers never see a partial file. */
   public void writeStatus(String state, String error) {
     ObjectNode status = JSON.createObjectNode();

@@ -90,6 +90,7 @@ class RunCommandTest {
               .keySet(),
           model.tensors().keySet());
       assertTrue(Files.exists(dir.resolve("best/tokenizer.json")));
+      assertTrue(Files.exists(dir.resolve("checkpoint/search.json")));
       assertTrue(o.out().contains("generation 3/3  best "), o.out());
     }
   }
@@ -118,12 +119,12 @@ class RunCommandTest {
   void misspelledKeyNamesTheKeyTheFileAndTheNearestKey() throws Exception {
     Path runs = tmp.resolve("runs");
     Path file = tmp.resolve("typo.conf");
-    Files.writeString(file, ToyFixtures.config(runs) + "\nevomerge.search.sigmaa = 0.3\n");
+    Files.writeString(file, ToyFixtures.config(runs) + "\nevomerge.search.uper = 0.3\n");
     Outcome o = run(file.toFile(), List.of());
     assertEquals(2, o.code());
-    assertTrue(o.err().contains("evomerge.search.sigmaa"), o.err());
+    assertTrue(o.err().contains("evomerge.search.uper"), o.err());
     assertTrue(o.err().contains("typo.conf"), o.err());
-    assertTrue(o.err().contains("did you mean 'evomerge.search.sigma'"), o.err());
+    assertTrue(o.err().contains("did you mean 'evomerge.search.upper'"), o.err());
     assertEquals(1, o.err().strip().lines().count(), o.err());
     assertFalse(Files.exists(runs));
   }
@@ -131,11 +132,24 @@ class RunCommandTest {
   @Test
   void nonNumericValueNamesTheKey() throws Exception {
     Path runs = tmp.resolve("runs");
-    Outcome o = run(config(runs), List.of("evomerge.search.population=lots"));
+    Outcome o = run(config(runs), List.of("evomerge.search.max-evaluations=lots"));
     assertEquals(2, o.code());
-    assertTrue(o.err().contains("evomerge.search.population"), o.err());
+    assertTrue(o.err().contains("evomerge.search.max-evaluations"), o.err());
     assertTrue(o.err().contains("--set"), o.err());
     assertEquals(1, o.err().strip().lines().count(), o.err());
+    assertFalse(Files.exists(runs));
+  }
+
+  @Test
+  void misspelledStrategyOptionIsRejectedBeforeAnyRunFolder() throws Exception {
+    Path runs = tmp.resolve("runs");
+    Outcome o =
+        run(
+            config(runs),
+            List.of("evomerge.search.strategy=cmaes", "evomerge.search.options.sigma00=0.2"));
+    assertEquals(2, o.code());
+    assertTrue(o.err().contains("evomerge.search.options"), o.err());
+    assertTrue(o.err().contains("sigma00") && o.err().contains("sigma0"), o.err());
     assertFalse(Files.exists(runs));
   }
 

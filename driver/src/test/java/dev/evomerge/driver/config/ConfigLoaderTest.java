@@ -25,7 +25,8 @@ class ConfigLoaderTest {
   @Test
   void defaultsComeFromReferenceConf() throws Exception {
     RunSettings s = ConfigLoader.load(file(MINIMAL).toFile(), List.of());
-    assertEquals(8, s.search().population());
+    assertEquals("cmaes", s.search().strategy());
+    assertEquals(0, s.search().maxEvaluations());
     assertEquals("linear", s.mergeMethod());
     assertEquals("local[*]", s.spark().get("spark.master"));
     assertEquals("true", s.spark().get("spark.kryo.registrationRequired"));
@@ -34,13 +35,14 @@ class ConfigLoaderTest {
 
   @Test
   void overridesBeatTheFileAndTheFileBeatsDefaults() throws Exception {
-    Path f = file(MINIMAL + "evomerge.search.population = 5\nevomerge.search.elite = 1\n");
-    assertEquals(5, ConfigLoader.load(f.toFile(), List.of()).search().population());
+    Path f = file(MINIMAL + "evomerge.search.max-evaluations = 5\nevomerge.search.lower = -1\n");
+    assertEquals(5, ConfigLoader.load(f.toFile(), List.of()).search().maxEvaluations());
     assertEquals(
         3,
-        ConfigLoader.load(f.toFile(), List.of("evomerge.search.population=3"))
+        ConfigLoader.load(f.toFile(), List.of("evomerge.search.max-evaluations=3"))
             .search()
-            .population());
+            .maxEvaluations());
+    assertEquals(-1.0, ConfigLoader.load(f.toFile(), List.of()).search().lower());
   }
 
   @Test
@@ -66,6 +68,19 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void strategyOptionsPassThroughToTheStrategy() throws Exception {
+    Path f = file(MINIMAL + "evomerge.search.options { populationSize = 6, sigma0 = 0.2 }\n");
+    RunSettings s = ConfigLoader.load(f.toFile(), List.of("evomerge.search.strategy=ga"));
+    assertEquals("ga", s.search().strategy());
+    assertEquals(6, ((Number) s.search().options().get("populationSize")).intValue());
+    ConfigError e =
+        assertThrows(
+            ConfigError.class,
+            () -> ConfigLoader.load(f.toFile(), List.of("evomerge.search.strategy=cmaez")));
+    assertTrue(e.getMessage().contains("evomerge.search.strategy"), e.getMessage());
+  }
+
+  @Test
   void unknownKeyInAnOverrideNamesTheOverride() throws Exception {
     ConfigError e =
         assertThrows(
@@ -77,9 +92,9 @@ class ConfigLoaderTest {
 
   @Test
   void wrongTypeNamesTheKeyAndWhereItWasSet() throws Exception {
-    Path f = file(MINIMAL + "evomerge.search.sigma = wide\n");
+    Path f = file(MINIMAL + "evomerge.search.upper = wide\n");
     ConfigError e = assertThrows(ConfigError.class, () -> ConfigLoader.load(f.toFile(), List.of()));
-    assertTrue(e.getMessage().contains("evomerge.search.sigma"), e.getMessage());
+    assertTrue(e.getMessage().contains("evomerge.search.upper"), e.getMessage());
     assertTrue(e.getMessage().contains("user.conf: 3"), e.getMessage());
   }
 
@@ -88,9 +103,9 @@ class ConfigLoaderTest {
     ConfigError e =
         assertThrows(
             ConfigError.class,
-            () -> ConfigLoader.load(file(MINIMAL).toFile(), List.of("evomerge.search.elite=20")));
-    assertTrue(e.getMessage().contains("evomerge.search.elite"), e.getMessage());
-    assertTrue(e.getMessage().contains("[1, population]"), e.getMessage());
+            () -> ConfigLoader.load(file(MINIMAL).toFile(), List.of("evomerge.search.upper=-2")));
+    assertTrue(e.getMessage().contains("evomerge.search.upper"), e.getMessage());
+    assertTrue(e.getMessage().contains("greater than evomerge.search.lower"), e.getMessage());
   }
 
   @Test

@@ -20,7 +20,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class SearchRunTest {
+class GenerationLoopTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir Path tmp;
@@ -47,8 +47,8 @@ class SearchRunTest {
         };
     RunFolder folder = RunFolder.create(settings.outputRoot(), "failing", "");
     ByteArrayOutputStream console = new ByteArrayOutputStream();
-    SearchRun.Result result =
-        new SearchRun(
+    GenerationLoop.Result result =
+        new GenerationLoop(
                 settings,
                 checked,
                 poisoned,

@@ -3,10 +3,11 @@ package dev.evomerge.driver.run;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.evomerge.driver.config.RunSettings;
-import dev.evomerge.driver.search.ElitistGaussianStrategy;
+import dev.evomerge.driver.search.Bounds;
 import dev.evomerge.driver.search.Evaluated;
 import dev.evomerge.driver.search.Genome;
-import dev.evomerge.driver.search.SearchStrategy;
+import dev.evomerge.driver.search.SearchRun;
+import dev.evomerge.driver.search.StoppingRules;
 import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.MergedModelWriter;
@@ -22,14 +23,14 @@ import java.util.Map;
  * strategy their fitness (mean token log-likelihood on the dev set), record everything in the run
  * folder, and write the best merge.
  */
-public final class SearchRun {
+public final class GenerationLoop {
   private final RunSettings settings;
   private final Preflight.CheckedRun checked;
   private final GenerationEvaluator evaluator;
   private final RunFolder folder;
   private final PrintStream console;
 
-  public SearchRun(
+  public GenerationLoop(
       RunSettings settings,
       Preflight.CheckedRun checked,
       GenerationEvaluator evaluator,
@@ -71,26 +72,17 @@ public final class SearchRun {
   }
 
   private Result loop() {
-    RunSettings.SearchSettings s = settings.search();
-    SearchStrategy strategy =
-        new ElitistGaussianStrategy(
-            settings.sources().size(),
-            s.population(),
-            s.elite(),
-            s.sigma(),
-            s.lower(),
-            s.upper(),
-            settings.seed());
+    SearchRun search = newSearch(settings);
     List<GenerationSummary> summaries = new ArrayList<>();
     long nextId = 0;
-    for (int g = 0; g < settings.generations(); g++) {
+    for (int g = 0; g < settings.generations() && search.stopReason().isEmpty(); g++) {
       long start = System.nanoTime();
-      List<Genome> genomes = strategy.ask();
+      List<Genome> genomes = search.ask();
       List<CandidateSpec> candidates = new ArrayList<>();
       for (Genome genome : genomes) {
         candidates.add(new CandidateSpec(nextId++, genome.genes()));
       }
-      Evaluated bestSoFar = strategy.best();
+      Evaluated bestSoFar = search.best();
       String description =
           String.format(
               Locale.ROOT,
@@ -121,14 +113,15 @@ public final class SearchRun {
         }
         folder.appendHistory(historyLine(g, candidates.get(i), result));
       }
-      strategy.tell(genomes, fitness);
+      search.tell(genomes, fitness);
+      folder.writeCheckpoint(search.checkpointJson());
       double seconds = (System.nanoTime() - start) / 1e9;
       GenerationSummary summary =
           new GenerationSummary(
               g,
               best,
               failed == fitness.length ? Double.NaN : sum / (fitness.length - failed),
-              strategy.best().fitness(),
+              search.best().fitness(),
               fitness.length,
               failed,
               seconds);
@@ -146,7 +139,45 @@ public final class SearchRun {
           failed == 0 ? "" : ", " + failed + " failed",
           seconds);
     }
-    return new Result(strategy.best(), summaries);
+    search.stopReason().ifPresent(reason -> console.println("search stopped: " + reason));
+    return new Result(search.best(), summaries);
+  }
+
+  /**
+   * The search a run's settings describe: strategy and options over one bounded weight per source,
+   * started (unless disabled) from the uniform average and from each source alone.
+   *
+   * @throws RunError naming the config key when the strategy or its options are invalid
+   */
+  public static SearchRun newSearch(RunSettings settings) {
+    RunSettings.SearchSettings s = settings.search();
+    int n = settings.sources().size();
+    Bounds bounds = Bounds.uniform(n, s.lower(), s.upper());
+    List<Genome> initial = new ArrayList<>();
+    if (s.seedWithSources()) {
+      initial.add(new Genome(bounds.center()));
+      for (int i = 0; i < n; i++) {
+        double[] alone = bounds.lower();
+        alone[i] = s.upper();
+        initial.add(new Genome(alone));
+      }
+    }
+    StoppingRules stopping =
+        new StoppingRules(s.maxEvaluations(), null, s.plateauGenerations(), s.plateauThreshold());
+    try {
+      return SearchRun.start(
+          new SearchRun.Spec(s.strategy(), s.options(), settings.seed()),
+          bounds,
+          initial,
+          stopping);
+    } catch (IllegalArgumentException e) {
+      throw new RunError(
+          String.format(
+              "Invalid search for evomerge.search.strategy = %s with evomerge.search.options"
+                  + " %s: %s",
+              s.strategy(), s.options(), e.getMessage()),
+          e);
+    }
   }
 
   private void writeBest(Evaluated best) {
