@@ -7,6 +7,7 @@ import dev.evomerge.driver.run.GenerationLoop;
 import dev.evomerge.driver.run.Preflight;
 import dev.evomerge.driver.run.RunError;
 import dev.evomerge.driver.run.RunFolder;
+import dev.evomerge.driver.search.SearchRun;
 import dev.evomerge.driver.spark.SparkGenerationEvaluator;
 import dev.evomerge.driver.spark.SparkSessions;
 import java.io.File;
@@ -68,6 +69,20 @@ public final class RunCommand {
     }
     RunFolder folder =
         RunFolder.create(settings.outputRoot(), settings.name(), settings.renderedConfig());
+    return runInFolder(settings, checked, folder, GenerationLoop.newSearch(settings), out, err);
+  }
+
+  /**
+   * Starts Spark (event log in the folder unless configured otherwise) and runs the generation loop
+   * in {@code folder}, continuing {@code search}; shared by {@code run} and {@code resume}.
+   */
+  static int runInFolder(
+      RunSettings settings,
+      Preflight.CheckedRun checked,
+      RunFolder folder,
+      SearchRun search,
+      PrintStream out,
+      PrintStream err) {
     out.println("run folder: " + folder.dir().toAbsolutePath());
     // a session this command starts is stopped at the end, which also closes the event log
     boolean ownSession = SparkSession.getDefaultSession().isEmpty();
@@ -83,7 +98,7 @@ public final class RunCommand {
             settings.eval().shards())) {
       String ui = evaluator.monitorUrl();
       out.println("Spark UI: " + (ui == null ? "disabled (spark.ui.enabled=false)" : ui));
-      new GenerationLoop(settings, checked, evaluator, folder, out).execute();
+      new GenerationLoop(settings, checked, evaluator, folder, out, search).execute();
       return 0;
     } catch (RunError e) {
       folder.writeStatus("failed", e.getMessage());

@@ -29,18 +29,35 @@ public final class GenerationLoop {
   private final GenerationEvaluator evaluator;
   private final RunFolder folder;
   private final PrintStream console;
+  private final SearchRun search;
 
+  /** A new run: the search starts from the settings. */
   public GenerationLoop(
       RunSettings settings,
       Preflight.CheckedRun checked,
       GenerationEvaluator evaluator,
       RunFolder folder,
       PrintStream console) {
+    this(settings, checked, evaluator, folder, console, newSearch(settings));
+  }
+
+  /**
+   * A run that continues {@code search} (restored from a checkpoint) at its next generation;
+   * candidate ids continue from the number of evaluations so far.
+   */
+  public GenerationLoop(
+      RunSettings settings,
+      Preflight.CheckedRun checked,
+      GenerationEvaluator evaluator,
+      RunFolder folder,
+      PrintStream console,
+      SearchRun search) {
     this.settings = settings;
     this.checked = checked;
     this.evaluator = evaluator;
     this.folder = folder;
     this.console = console;
+    this.search = search;
   }
 
   /** The outcome: the best genome and the fitness of every generation. */
@@ -72,10 +89,11 @@ public final class GenerationLoop {
   }
 
   private Result loop() {
-    SearchRun search = newSearch(settings);
     List<GenerationSummary> summaries = new ArrayList<>();
-    long nextId = 0;
-    for (int g = 0; g < settings.generations() && search.stopReason().isEmpty(); g++) {
+    long nextId = search.evaluations();
+    for (int g = search.generations();
+        g < settings.generations() && search.stopReason().isEmpty();
+        g++) {
       long start = System.nanoTime();
       List<Genome> genomes = search.ask();
       List<CandidateSpec> candidates = new ArrayList<>();

@@ -10,6 +10,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -34,6 +35,48 @@ public final class RunFolder implements AutoCloseable {
     this.history = Files.newBufferedWriter(dir.resolve("history.jsonl"), StandardCharsets.UTF_8);
     this.generations =
         Files.newBufferedWriter(dir.resolve("generations.jsonl"), StandardCharsets.UTF_8);
+  }
+
+  private RunFolder(Path dir, boolean append) throws IOException {
+    this.dir = dir;
+    this.history =
+        Files.newBufferedWriter(
+            dir.resolve("history.jsonl"), StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+    this.generations =
+        Files.newBufferedWriter(
+            dir.resolve("generations.jsonl"), StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+  }
+
+  /**
+   * Reopens an interrupted run's folder to continue it after {@code completedGenerations}: lines of
+   * a generation that did not complete (evaluated, but not checkpointed) are dropped, since that
+   * generation is evaluated again.
+   */
+  public static RunFolder reopen(Path dir, int completedGenerations) {
+    try {
+      for (String file : new String[] {"history.jsonl", "generations.jsonl"}) {
+        Path path = dir.resolve(file);
+        StringBuilder kept = new StringBuilder();
+        if (Files.exists(path)) {
+          for (String line : Files.readAllLines(path, StandardCharsets.UTF_8)) {
+            if (!line.isBlank()
+                && JSON.readTree(line).path("generation").asInt(Integer.MAX_VALUE)
+                    < completedGenerations) {
+              kept.append(line).append('\n');
+            }
+          }
+        }
+        Path tmp = dir.resolve("." + file + ".tmp");
+        Files.writeString(tmp, kept, StandardCharsets.UTF_8);
+        Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      }
+      Files.deleteIfExists(dir.resolve("best.json"));
+      RunFolder folder = new RunFolder(dir, true);
+      folder.writeStatus("running", null);
+      return folder;
+    } catch (IOException e) {
+      throw new RunError("Cannot reopen run folder " + dir, e);
+    }
   }
 
   /** Creates {@code <root>/<name>-<timestamp>} (with a numeric suffix if taken). */

@@ -81,4 +81,66 @@ class GenerationLoopTest {
         local.evaluate("check", List.of(new CandidateSpec(9, result.best().genome().genes())));
     assertEquals(result.best().fitness(), check.get(9L).score().meanLogLik(), 1e-9);
   }
+
+  private static List<String> fitnessColumn(Path dir) throws Exception {
+    List<String> out = new ArrayList<>();
+    for (String line : Files.readAllLines(dir.resolve("history.jsonl"))) {
+      JsonNode h = JSON.readTree(line);
+      out.add(h.get("candidate") + " " + h.get("genome") + " " + h.get("fitness"));
+    }
+    return out;
+  }
+
+  @Test
+  void aRunResumedAfterDriverLossReachesTheSameBestAsAnUninterruptedOne() throws Exception {
+    Path conf = tmp.resolve("run.conf");
+    Files.writeString(conf, ToyFixtures.config(tmp.resolve("runs")));
+    RunSettings settings =
+        ConfigLoader.load(
+            conf.toFile(), List.of("evomerge.search.strategy=cmaes", "evomerge.run.generations=4"));
+    Preflight.CheckedRun checked = Preflight.check(settings);
+    LocalGenerationEvaluator local =
+        new LocalGenerationEvaluator(
+            checked.spec(),
+            DevSetFile.read(checked.devSetUri(), "text", checked.hadoopConf(), 1 << 20));
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+
+    RunFolder whole = RunFolder.create(settings.outputRoot(), "whole", "");
+    GenerationLoop.Result uninterrupted =
+        new GenerationLoop(settings, checked, local, whole, quiet).execute();
+
+    // the driver dies while generation 3 is being evaluated (its history lines are written,
+    // its checkpoint is not)
+    int[] calls = {0};
+    GenerationEvaluator dying =
+        (description, candidates) -> {
+          if (++calls[0] == 3) {
+            throw new IllegalStateException("driver lost");
+          }
+          return local.evaluate(description, candidates);
+        };
+    RunFolder broken = RunFolder.create(settings.outputRoot(), "broken", "");
+    org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalStateException.class,
+        () -> new GenerationLoop(settings, checked, dying, broken, quiet).execute());
+    assertEquals(
+        "failed",
+        JSON.readTree(broken.dir().resolve("status.json").toFile()).get("state").asText());
+
+    dev.evomerge.driver.search.SearchRun restored =
+        dev.evomerge.driver.search.SearchRun.restore(
+            Files.readString(broken.dir().resolve("checkpoint/search.json")));
+    assertEquals(2, restored.generations());
+    RunFolder reopened = RunFolder.reopen(broken.dir(), restored.generations());
+    GenerationLoop.Result resumed =
+        new GenerationLoop(settings, checked, local, reopened, quiet, restored).execute();
+
+    assertEquals(uninterrupted.best().genome(), resumed.best().genome());
+    assertEquals(uninterrupted.best().fitness(), resumed.best().fitness(), 0);
+    assertEquals(fitnessColumn(whole.dir()), fitnessColumn(broken.dir()));
+    assertEquals(4, Files.readAllLines(broken.dir().resolve("generations.jsonl")).size());
+    assertEquals(
+        "completed",
+        JSON.readTree(broken.dir().resolve("status.json").toFile()).get("state").asText());
+  }
 }

@@ -37,7 +37,7 @@ public final class ToyFixtures {
         evomerge {
           run { name = "test", output-root = "%s", generations = 2, seed = 3 }
           models.sources = [%s]
-          search { strategy = "elitist-gaussian", options { populationSize = 4, elite = 2 } }
+          search { strategy = "elitist-gaussian", options { populationSize = 4 } }
           eval { dev-set = "%s", shards = 2, max-length = 64, batch-size = 8 }
         }
         spark { master = "local[2]", ui.enabled = false }
