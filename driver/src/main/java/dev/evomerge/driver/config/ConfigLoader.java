@@ -7,6 +7,7 @@ import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
 import dev.evomerge.driver.search.Strategies;
 import java.io.File;
@@ -258,10 +259,25 @@ public final class ConfigLoader {
             maxLength,
             batchSize),
         spark,
-        c.root()
-            .withOnlyKey("evomerge")
-            .withFallback(c.root().withOnlyKey("spark"))
-            .render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false)));
+        render(c));
+  }
+
+  /** Keys whose values never reach the run folder: S3A secrets, tokens, passwords. */
+  static final java.util.regex.Pattern SECRET =
+      java.util.regex.Pattern.compile(
+          "(?i).*(secret|password|token|credential|access\\.key|session\\.key).*");
+
+  /** The effective configuration as HOCON, secrets replaced by a marker. */
+  static String render(Config c) {
+    Config out =
+        c.root().withOnlyKey("evomerge").withFallback(c.root().withOnlyKey("spark")).toConfig();
+    for (Map.Entry<String, ConfigValue> e : out.entrySet()) {
+      if (SECRET.matcher(e.getKey()).matches()) {
+        out = out.withValue(e.getKey(), ConfigValueFactory.fromAnyRef("<redacted>"));
+      }
+    }
+    return out.root()
+        .render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false));
   }
 
   private static void check(Config c, boolean ok, String key, String problem) {

@@ -132,4 +132,20 @@ class ConfigLoaderTest {
           !e.getValue().origin().comments().isEmpty(), "undocumented key evomerge." + e.getKey());
     }
   }
+
+  @Test
+  void secretsAreRedactedInTheSavedConfigButPassedToSpark() throws Exception {
+    Path f =
+        file(
+            MINIMAL
+                + "spark.hadoop.fs.s3a.secret.key = hunter2\n"
+                + "spark.hadoop.fs.s3a.access.key = AKIAEXAMPLE\n"
+                + "spark.hadoop.fs.s3a.endpoint = \"http://127.0.0.1:9000\"\n");
+    RunSettings s = ConfigLoader.load(f.toFile(), List.of());
+    assertEquals("hunter2", s.spark().get("spark.hadoop.fs.s3a.secret.key"));
+    assertTrue(!s.renderedConfig().contains("hunter2"), s.renderedConfig());
+    assertTrue(!s.renderedConfig().contains("AKIAEXAMPLE"), s.renderedConfig());
+    assertTrue(s.renderedConfig().contains("127.0.0.1:9000"), s.renderedConfig());
+    assertTrue(s.renderedConfig().contains("<redacted>"));
+  }
 }
