@@ -95,7 +95,8 @@ public final class RunCommand {
             checked.spec(),
             checked.devSetUri(),
             settings.eval().textField(),
-            settings.eval().shards())) {
+            settings.eval().shards(),
+            settings.eval().gpusPerTask())) {
       String ui = evaluator.monitorUrl();
       out.println("Spark UI: " + (ui == null ? "disabled (spark.ui.enabled=false)" : ui));
       new GenerationLoop(settings, checked, evaluator, folder, out, search).execute();

@@ -221,6 +221,8 @@ public final class ConfigLoader {
     check(c, shards > 0, "evomerge.eval.shards", "must be positive");
     int maxLength = c.getInt("evomerge.eval.max-length");
     check(c, maxLength >= 2, "evomerge.eval.max-length", "must be at least 2");
+    double gpusPerTask = c.getDouble("evomerge.eval.gpus-per-task");
+    check(c, gpusPerTask >= 0, "evomerge.eval.gpus-per-task", "must not be negative");
     int batchSize = c.getInt("evomerge.eval.batch-size");
     check(c, batchSize > 0, "evomerge.eval.batch-size", "must be positive");
 
@@ -257,7 +259,8 @@ public final class ConfigLoader {
             c.getString("evomerge.eval.text-field"),
             shards,
             maxLength,
-            batchSize),
+            batchSize,
+            gpusPerTask),
         spark,
         render(c));
   }

@@ -45,5 +45,10 @@ public record RunSettings(
 
   /** {@code evomerge.eval.*}. */
   public record EvalSettings(
-      String devSet, String textField, int shards, int maxLength, int batchSize) {}
+      String devSet,
+      String textField,
+      int shards,
+      int maxLength,
+      int batchSize,
+      double gpusPerTask) {}
 }

@@ -240,6 +240,7 @@ public final class GenerationLoop {
     line.put("tokens", result.score().tokens());
     line.put("examples", result.score().examples());
     line.put("duration_ms", result.score().nanos() / 1e6);
+    line.put("devices", result.devices());
     if (result.isFailed()) {
       line.put("error", result.error());
     }

@@ -11,9 +11,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.resource.ResourceProfile;
+import org.apache.spark.resource.ResourceProfileBuilder;
+import org.apache.spark.resource.TaskResourceRequests;
 import org.apache.spark.sql.AnalysisException;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -34,12 +38,33 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
   private final Broadcast<EvalSpec> spec;
   private final JavaRDD<DevExample> shards;
   private final int shardCount;
+  private final ResourceProfile profile;
   private final LongAccumulator examplesScored;
   private final LongAccumulator tokensScored;
 
   public SparkGenerationEvaluator(
       SparkSession spark, EvalSpec spec, String devSetUri, String textField, int shardCount) {
+    this(spark, spec, devSetUri, textField, shardCount, 0);
+  }
+
+  /**
+   * @param gpusPerTask GPUs each evaluation task requires (a task-only {@link ResourceProfile} on
+   *     the evaluation stage); 0 leaves scheduling to the default profile, on CPUs
+   */
+  public SparkGenerationEvaluator(
+      SparkSession spark,
+      EvalSpec spec,
+      String devSetUri,
+      String textField,
+      int shardCount,
+      double gpusPerTask) {
     this.spark = spark;
+    this.profile =
+        gpusPerTask > 0
+            ? new ResourceProfileBuilder()
+                .require(new TaskResourceRequests().resource("gpu", gpusPerTask))
+                .build()
+            : null;
     this.jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     this.shardCount = shardCount;
     this.examplesScored = spark.sparkContext().longAccumulator("evomerge examples scored");
@@ -88,12 +113,13 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
     sc.setJobGroup("evomerge-generation", description, false);
     Broadcast<CandidateSpec[]> broadcast = jsc.broadcast(candidates.toArray(new CandidateSpec[0]));
     try {
-      Map<Long, CandidateResult> reduced =
-          shards
-              .mapPartitionsToPair(
-                  new EvaluateShardFunction(spec, broadcast, examplesScored, tokensScored))
-              .reduceByKey(CandidateResult::plus)
-              .collectAsMap();
+      JavaPairRDD<Long, CandidateResult> scored =
+          shards.mapPartitionsToPair(
+              new EvaluateShardFunction(spec, broadcast, examplesScored, tokensScored));
+      if (profile != null) {
+        scored.rdd().withResources(profile); // the evaluation stage asks for its GPUs
+      }
+      Map<Long, CandidateResult> reduced = scored.reduceByKey(CandidateResult::plus).collectAsMap();
       return new HashMap<>(reduced);
     } finally {
       broadcast.destroy();

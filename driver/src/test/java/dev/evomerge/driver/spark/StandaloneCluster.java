@@ -32,11 +32,19 @@ final class StandaloneCluster implements AutoCloseable {
   private final Process master;
   private final List<Process> workers = new ArrayList<>();
 
+  private final Path gpuDiscoveryScript;
+
   private StandaloneCluster(Path sparkHome, Path workDir, List<String> jvmOpens)
       throws IOException {
     this.sparkHome = sparkHome;
     this.workDir = workDir;
     this.jvmOpens = jvmOpens;
+    // one fake GPU per worker (there is none here): Spark schedules it like a real one
+    Files.createDirectories(workDir);
+    this.gpuDiscoveryScript = workDir.resolve("discover-gpu.sh");
+    Files.writeString(
+        gpuDiscoveryScript, "#!/bin/sh\necho '{\"name\":\"gpu\",\"addresses\":[\"0\"]}'\n");
+    gpuDiscoveryScript.toFile().setExecutable(true);
     this.masterPort = freePort();
     this.masterWebPort = freePort();
     this.master =
@@ -53,7 +61,10 @@ final class StandaloneCluster implements AutoCloseable {
                 String.valueOf(masterWebPort)));
   }
 
-  /** Starts a master and {@code workerCount} workers (1 core, 2 GiB each) and waits for them. */
+  /**
+   * Starts a master and {@code workerCount} workers (1 core, 2 GiB, one fake GPU each) and waits
+   * for them.
+   */
   static StandaloneCluster start(Path workDir, int workerCount) throws Exception {
     Path sparkHome = Path.of(System.getProperty("it.sparkHome"));
     if (!Files.isDirectory(sparkHome.resolve("jars"))) {
@@ -92,17 +103,20 @@ final class StandaloneCluster implements AutoCloseable {
 
   /** Settings a driver in the test JVM needs to run on this cluster. */
   Map<String, String> driverSettings(String applicationJar) {
-    return Map.of(
-        "spark.master", masterUrl(),
-        "spark.jars", "file:" + applicationJar,
-        "spark.executor.memory", "1g",
-        "spark.executor.extraJavaOptions",
+    return Map.ofEntries(
+        Map.entry("spark.master", masterUrl()),
+        Map.entry("spark.jars", "file:" + applicationJar),
+        Map.entry("spark.executor.memory", "1g"),
+        Map.entry(
+            "spark.executor.extraJavaOptions",
             String.join(" ", jvmOpens)
                 + " -Dai.djl.offline=true -XX:+UseSerialGC -Djava.io.tmpdir="
-                + tmpDir(),
-        "spark.driver.host", "127.0.0.1",
-        "spark.driver.bindAddress", "127.0.0.1",
-        "spark.ui.enabled", "false");
+                + tmpDir()),
+        Map.entry("spark.executor.resource.gpu.amount", "1"),
+        Map.entry("spark.executor.resource.gpu.discoveryScript", gpuDiscoveryScript.toString()),
+        Map.entry("spark.driver.host", "127.0.0.1"),
+        Map.entry("spark.driver.bindAddress", "127.0.0.1"),
+        Map.entry("spark.ui.enabled", "false"));
   }
 
   private void addWorker() throws IOException {
@@ -113,6 +127,8 @@ final class StandaloneCluster implements AutoCloseable {
             "worker-" + n,
             List.of(
                 "-Dspark.worker.cleanup.enabled=false",
+                "-Dspark.worker.resource.gpu.amount=1",
+                "-Dspark.worker.resource.gpu.discoveryScript=" + gpuDiscoveryScript,
                 "org.apache.spark.deploy.worker.Worker",
                 "--host",
                 "127.0.0.1",

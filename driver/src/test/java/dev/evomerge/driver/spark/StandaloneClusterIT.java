@@ -100,7 +100,10 @@ class StandaloneClusterIT {
   void executorsInOtherJvmsComputeTheSameFitness() {
     try (SparkGenerationEvaluator evaluator =
         new SparkGenerationEvaluator(spark, checked.spec(), checked.devSetUri(), "text", 4)) {
-      assertSameAsLocal(evaluator.evaluate("generation 0", candidates));
+      Map<Long, CandidateResult> scores = evaluator.evaluate("generation 0", candidates);
+      assertSameAsLocal(scores);
+      // without a GPU profile, tasks stay on the CPU even on executors that have GPUs
+      scores.values().forEach(r -> assertEquals("cpu", r.devices()));
     }
     Set<Long> pids = new HashSet<>();
     cluster.executors().forEach(p -> pids.add(p.pid()));
@@ -139,6 +142,19 @@ class StandaloneClusterIT {
       assertTrue(killed.get(10, TimeUnit.SECONDS), "an executor was killed with SIGKILL");
       assertTrue(failedTasks.get() > 0, "the kill hit a running task, which Spark re-ran");
       assertSameAsLocal(scores);
+    }
+  }
+
+  @Test
+  void gpuTasksRunWithTheirAssignedGpuAndScoreTheSame() {
+    try (SparkGenerationEvaluator evaluator =
+        new SparkGenerationEvaluator(spark, checked.spec(), checked.devSetUri(), "text", 4, 1)) {
+      Map<Long, CandidateResult> scores = evaluator.evaluate("gpu generation", candidates);
+      assertSameAsLocal(scores);
+      for (CandidateResult r : scores.values()) {
+        // the fake GPU reached the task; with no CUDA here the task ran on the CPU and said so
+        assertEquals("cpu (gpu 0 assigned; no CUDA)", r.devices(), r.toString());
+      }
     }
   }
 }

@@ -9,14 +9,16 @@ import java.io.Serializable;
  *
  * @param score partial sums over the shards that succeeded
  * @param error null when every shard succeeded, else what went wrong (for the run's history)
+ * @param devices the devices the shards ran on ({@link TaskDevice#note()}), distinct, sorted
  */
-public record CandidateResult(ScorePartial score, String error) implements Serializable {
-  public static CandidateResult ok(ScorePartial score) {
-    return new CandidateResult(score, null);
+public record CandidateResult(ScorePartial score, String error, String devices)
+    implements Serializable {
+  public static CandidateResult ok(ScorePartial score, String device) {
+    return new CandidateResult(score, null, device);
   }
 
-  public static CandidateResult failed(String error, long nanos) {
-    return new CandidateResult(new ScorePartial(0, 0, 0, nanos), error);
+  public static CandidateResult failed(String error, long nanos, String device) {
+    return new CandidateResult(new ScorePartial(0, 0, 0, nanos), error, device);
   }
 
   public boolean isFailed() {
@@ -24,6 +26,10 @@ public record CandidateResult(ScorePartial score, String error) implements Seria
   }
 
   public CandidateResult plus(CandidateResult other) {
-    return new CandidateResult(score.plus(other.score), error != null ? error : other.error);
+    java.util.TreeSet<String> all = new java.util.TreeSet<>();
+    all.addAll(java.util.List.of(devices.split("; ")));
+    all.addAll(java.util.List.of(other.devices.split("; ")));
+    return new CandidateResult(
+        score.plus(other.score), error != null ? error : other.error, String.join("; ", all));
   }
 }

@@ -51,11 +51,16 @@ public final class ResidentSources implements AutoCloseable {
     this.tokenizer = tokenizer;
   }
 
-  /** The resident sources for {@code spec}, loading them on first use in this JVM. */
-  public static synchronized ResidentSources get(EvalSpec spec) {
+  /** The resident sources for {@code spec} on the CPU. */
+  public static ResidentSources get(EvalSpec spec) {
+    return get(spec, Device.cpu());
+  }
+
+  /** The resident sources for {@code spec} on {@code device}, loaded on first use in this JVM. */
+  public static synchronized ResidentSources get(EvalSpec spec, Device device) {
     Configuration conf = hadoopConf(spec);
     List<HfModelFolder> folders = new ArrayList<>();
-    StringBuilder key = new StringBuilder(spec.tokenizerUri());
+    StringBuilder key = new StringBuilder(device + "|" + spec.tokenizerUri());
     for (String uri : spec.sourceUris()) {
       HfModelFolder folder = HfModelFolder.open(uri, conf);
       folders.add(folder);
@@ -68,7 +73,7 @@ public final class ResidentSources implements AutoCloseable {
       current.close();
       current = null;
     }
-    current = load(key.toString(), folders, spec, conf);
+    current = load(key.toString(), folders, spec, conf, device);
     return current;
   }
 
@@ -78,11 +83,11 @@ public final class ResidentSources implements AutoCloseable {
   }
 
   private static ResidentSources load(
-      String key, List<HfModelFolder> folders, EvalSpec spec, Configuration conf) {
+      String key, List<HfModelFolder> folders, EvalSpec spec, Configuration conf, Device device) {
     LOADS.incrementAndGet();
     LlamaConfig config =
         LlamaConfig.parse(folders.get(0).config(), folders.get(0).uri() + "/config.json");
-    NDManager manager = NDManager.newBaseManager(Device.cpu());
+    NDManager manager = NDManager.newBaseManager(device);
     try {
       List<Map<String, NDArray>> tensors = new ArrayList<>();
       for (HfModelFolder folder : folders) {

@@ -25,7 +25,13 @@ public final class ShardEvaluator {
    */
   public static Map<Long, CandidateResult> evaluate(
       EvalSpec spec, List<CandidateSpec> candidates, List<DevExample> shard) {
-    ResidentSources sources = ResidentSources.get(spec);
+    return evaluate(spec, candidates, shard, TaskDevice.cpu());
+  }
+
+  /** As {@link #evaluate(EvalSpec, List, List)}, on {@code device}. */
+  public static Map<Long, CandidateResult> evaluate(
+      EvalSpec spec, List<CandidateSpec> candidates, List<DevExample> shard, TaskDevice device) {
+    ResidentSources sources = ResidentSources.get(spec, device.device());
     List<long[]> sequences = new ArrayList<>(shard.size());
     for (DevExample row : shard) {
       sequences.add(sources.tokenizer().encodeWithBos(row.text(), spec.maxLength()));
@@ -45,15 +51,19 @@ public final class ShardEvaluator {
             candidate.id(),
             Double.isFinite(score.sumLogLik())
                 ? CandidateResult.ok(
-                    new ScorePartial(score.sumLogLik(), score.tokens(), score.examples(), nanos))
+                    new ScorePartial(score.sumLogLik(), score.tokens(), score.examples(), nanos),
+                    device.note())
                 : CandidateResult.failed(
                     "non-finite log-likelihood " + score.sumLogLik() + " (NaN or huge weights?)",
-                    nanos));
+                    nanos,
+                    device.note()));
       } catch (RuntimeException e) {
         out.put(
             candidate.id(),
             CandidateResult.failed(
-                e.getClass().getSimpleName() + ": " + e.getMessage(), System.nanoTime() - start));
+                e.getClass().getSimpleName() + ": " + e.getMessage(),
+                System.nanoTime() - start,
+                device.note()));
       }
     }
     return out;

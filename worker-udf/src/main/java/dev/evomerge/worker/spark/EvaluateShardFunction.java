@@ -48,7 +48,8 @@ public final class EvaluateShardFunction
       return List.<Tuple2<Long, CandidateResult>>of().iterator();
     }
     Map<Long, CandidateResult> results =
-        ShardEvaluator.evaluate(spec.value(), Arrays.asList(candidates.value()), shard);
+        ShardEvaluator.evaluate(
+            spec.value(), Arrays.asList(candidates.value()), shard, TaskDevices.current());
     List<Tuple2<Long, CandidateResult>> out = new ArrayList<>(results.size());
     for (Map.Entry<Long, CandidateResult> e : results.entrySet()) {
       out.add(new Tuple2<>(e.getKey(), e.getValue()));
