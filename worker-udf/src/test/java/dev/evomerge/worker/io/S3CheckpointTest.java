@@ -171,7 +171,7 @@ class S3CheckpointTest {
     Configuration conf = s3Conf(second.getPort());
     Random r = new Random(13);
     Map<String, FloatTensor> tensors = new LinkedHashMap<>();
-    tensors.put("big", HfModelWriterTest.random(r, 3, 1 << 20));
+    tensors.put("big", HfModelWriterTest.random(r, 3, 1 << 16));
     String uri = "s3a://" + BUCKET + "/vanishing/m3";
     HfModelWriter.write(
         new Path(uri), conf, HfModelWriterTest.config(1, 16), tensors, DType.F32, List.of());
@@ -187,7 +187,7 @@ class S3CheckpointTest {
                     .shardOf("big")
                     .forEachChunk(
                         "big",
-                        1 << 20,
+                        1 << 16,
                         (first, values, n) -> {
                           for (int i = 0; i < n; i++) {
                             assertEquals(want[(int) first + i], values[i]);
