@@ -43,6 +43,12 @@ public final class HfModelFolder {
   /** Index metadata key naming the writer; its presence makes the marker mandatory. */
   static final String WRITER_KEY = "evomerge_writer";
 
+  /** Hadoop setting: node-local folder for the executor shard cache (off when unset). */
+  public static final String CACHE_DIR_KEY = "evomerge.io.shard-cache.dir";
+
+  /** Hadoop setting: byte budget of the shard cache (default 100 GiB). */
+  public static final String CACHE_BYTES_KEY = "evomerge.io.shard-cache.bytes";
+
   /** Index files larger than this are refused unread (a 70B index is about 100 KiB). */
   static final long MAX_JSON_BYTES = 64L << 20;
 
@@ -52,24 +58,23 @@ public final class HfModelFolder {
           TOKENIZER, "tokenizer_config.json", "special_tokens_map.json", "generation_config.json");
 
   private final Path folder;
-  private final Configuration conf;
   private final ObjectNode config;
   private final List<SafetensorsFile> shards;
   private final Map<String, SafetensorsFile> tensorShard;
   private final Map<String, TensorInfo> tensors;
   private final String versionKey;
   private final boolean sharded;
+  private final List<Path> tokenizerFiles;
 
   private HfModelFolder(
       Path folder,
-      Configuration conf,
       ObjectNode config,
       List<SafetensorsFile> shards,
       Map<String, SafetensorsFile> tensorShard,
       String versionKey,
-      boolean sharded) {
+      boolean sharded,
+      List<Path> tokenizerFiles) {
     this.folder = folder;
-    this.conf = conf;
     this.config = config;
     this.shards = List.copyOf(shards);
     this.tensorShard = tensorShard;
@@ -78,11 +83,22 @@ public final class HfModelFolder {
     this.tensors = Collections.unmodifiableMap(all);
     this.versionKey = versionKey;
     this.sharded = sharded;
+    this.tokenizerFiles = List.copyOf(tokenizerFiles);
   }
 
-  /** Opens a model folder given as a path or URI ({@code file:}, {@code s3a:}, {@code hdfs:}). */
+  /**
+   * Opens a model folder given as a path or URI ({@code file:}, {@code s3a:}, {@code hdfs:}).
+   * Remote shards go through the JVM's shared {@link ShardCache} when {@value #CACHE_DIR_KEY} is
+   * set, so executors get the cache from configuration alone.
+   */
   public static HfModelFolder open(String uri, Configuration conf) {
-    return open(uri, conf, null);
+    String cacheDir = conf.getTrimmed(CACHE_DIR_KEY);
+    ShardCache cache =
+        cacheDir == null || cacheDir.isEmpty()
+            ? null
+            : ShardCache.shared(
+                java.nio.file.Path.of(cacheDir), conf.getLongBytes(CACHE_BYTES_KEY, 100L << 30));
+    return open(uri, conf, cache);
   }
 
   /**
@@ -145,7 +161,13 @@ public final class HfModelFolder {
                   .hashString(id.toString(), StandardCharsets.UTF_8)
                   .toString()
                   .substring(0, 16);
-      return new HfModelFolder(folder, conf, config, shards, tensorShard, version, sharded);
+      List<Path> tokenizer = new ArrayList<>();
+      for (String name : TOKENIZER_FILES) {
+        if (listing.containsKey(name) && listing.get(name).isFile()) {
+          tokenizer.add(listing.get(name).getPath());
+        }
+      }
+      return new HfModelFolder(folder, config, shards, tensorShard, version, sharded, tokenizer);
     } catch (IOException e) {
       throw new CheckpointException(
           String.format("Cannot open model folder %s: %s", uri, e.getMessage()), e);
@@ -394,20 +416,8 @@ public final class HfModelFolder {
     return versionKey;
   }
 
-  /** Tokenizer files present in this folder. */
+  /** Tokenizer files present in this folder (from the listing made at open). */
   public List<Path> tokenizerFiles() {
-    List<Path> present = new ArrayList<>();
-    try {
-      FileSystem fs = folder.getFileSystem(conf);
-      for (String name : TOKENIZER_FILES) {
-        Path p = new Path(folder, name);
-        if (fs.exists(p)) {
-          present.add(p);
-        }
-      }
-    } catch (IOException e) {
-      throw new CheckpointException(String.format("Cannot list model folder %s", folder), e);
-    }
-    return present;
+    return tokenizerFiles;
   }
 }

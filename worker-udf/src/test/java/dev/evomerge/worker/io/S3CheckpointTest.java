@@ -163,6 +163,21 @@ class S3CheckpointTest {
     assertEquals(shards, cache.fetches());
     assertEquals(direct.readAllFloat(), again.readAllFloat());
     assertEquals(direct.versionKey(), again.versionKey());
+
+    // executors get the cache from configuration alone
+    Configuration withCache = s3Conf(proxy.getPort());
+    withCache.set(HfModelFolder.CACHE_DIR_KEY, dir.resolve("conf-cache").toString());
+    withCache.set(HfModelFolder.CACHE_BYTES_KEY, "64m");
+    HfModelFolder viaConf = HfModelFolder.open(remote.toString(), withCache);
+    assertEquals(direct.readAllFloat(), viaConf.readAllFloat());
+    assertEquals(shards, ShardCache.shared(dir.resolve("conf-cache"), 1).fetches());
+
+    // inspect works on s3a: headers and index only
+    ModelSummary summary = ModelSummary.of(direct);
+    assertEquals(shards, summary.shards());
+    assertEquals(2, summary.architecture().layers());
+    assertEquals(direct.tensorBytes(), summary.tensorBytes());
+    assertTrue(summary.toText().contains("s3a://" + BUCKET + "/copied/m2"), summary.toText());
   }
 
   @Test
