@@ -82,6 +82,14 @@ abstract class ByteSource {
     return null;
   }
 
+  /**
+   * Confirms that the bytes just read are still backed by the file. A mapped file that shrank makes
+   * the JVM raise an asynchronous InternalError (possibly after the copy has "returned" zeros);
+   * this check fails instead, and its system call also delivers that pending error inside the
+   * caller's try block.
+   */
+  void verify() throws IOException {}
+
   /** Reads the whole range through a stream sequentially (for copying a file elsewhere). */
   abstract InputStream stream() throws IOException;
 
@@ -112,6 +120,15 @@ abstract class ByteSource {
     }
 
     @Override
+    void verify() throws IOException {
+      long now = file.length();
+      if (now < length) {
+        throw new EOFException(
+            String.format("%s shrank from %d to %d bytes while being read", path, length, now));
+      }
+    }
+
+    @Override
     ByteBuffer view(long position, int len) throws IOException {
       int w = (int) (position / MAP_WINDOW);
       long inWindow = position - w * MAP_WINDOW;
@@ -131,6 +148,7 @@ abstract class ByteSource {
         dst.put(win.slice(inWindow, n));
         position += n;
       }
+      verify();
     }
 
     @Override

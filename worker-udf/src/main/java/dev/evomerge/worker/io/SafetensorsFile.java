@@ -383,10 +383,22 @@ public final class SafetensorsFile {
         DTypeConversions.toFloats(info.dtype(), bytes, dst, dstOffset + done, n);
         done += n;
       }
+      source.verify();
     } catch (IOException e) {
       throw new CheckpointException(
           String.format("Cannot read tensor %s from %s: %s", name, path, e.getMessage()), e);
+    } catch (InternalError e) {
+      throw changedWhileMapped(name, e);
     }
+  }
+
+  /** The JVM reports a fault on a mapped file that shrank after mapping as an InternalError. */
+  private CheckpointException changedWhileMapped(String name, InternalError e) {
+    return new CheckpointException(
+        String.format(
+            "Cannot read tensor %s from %s: the file changed while mapped (%s)",
+            name, path, e.getMessage()),
+        e);
   }
 
   /**
@@ -450,6 +462,8 @@ public final class SafetensorsFile {
     } catch (IOException e) {
       throw new CheckpointException(
           String.format("Cannot read tensor %s from %s: %s", name, path, e.getMessage()), e);
+    } catch (InternalError e) {
+      throw changedWhileMapped(name, e);
     }
   }
 

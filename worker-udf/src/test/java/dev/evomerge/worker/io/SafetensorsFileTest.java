@@ -176,4 +176,36 @@ class SafetensorsFileTest {
     assertTrue(
         e.getMessage().contains("cut.safetensors") && e.getMessage().contains("w"), e.getMessage());
   }
+
+  @Test
+  void fileShrinkingAfterOpenIsACheckpointExceptionNotACrashOrZeros() throws Exception {
+    float[] values = new float[1 << 20];
+    java.util.Arrays.fill(values, 1.5f);
+    byte[] bytes =
+        new RawSafetensors()
+            .add(
+                "w",
+                "F32",
+                new long[] {values.length},
+                DTypeConversions.fromFloats(DType.F32, values))
+            .bytes();
+    // repeated so that an asynchronous fault escaping the reader would show up
+    for (int round = 0; round < 8; round++) {
+      String name = "shrinks-" + round + ".safetensors";
+      Path p = write(name, bytes);
+      SafetensorsFile f = SafetensorsFile.open(p, new Configuration());
+      assertEquals(1.5f, f.readFloat("w").data()[values.length - 1]);
+      try (RandomAccessFile raf = new RandomAccessFile(dir.resolve(name).toFile(), "rw")) {
+        raf.setLength(100);
+      }
+      CheckpointException e = assertThrows(CheckpointException.class, () -> f.readFloat("w"));
+      assertTrue(e.getMessage().contains(name), e.getMessage());
+      ByteBuffer tail = ByteBuffer.allocate(16);
+      assertThrows(
+          CheckpointException.class, () -> f.readBytes("w", 4L * values.length - 16, tail));
+      float[] some = new float[8];
+      assertThrows(
+          CheckpointException.class, () -> f.readFloat("w", values.length - 8, some, 0, 8));
+    }
+  }
 }
