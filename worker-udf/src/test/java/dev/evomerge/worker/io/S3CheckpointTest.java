@@ -1,0 +1,223 @@
+package dev.evomerge.worker.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.FileUtil;
+import org.apache.hadoop.fs.Path;
+import org.gaul.s3proxy.AuthenticationType;
+import org.gaul.s3proxy.S3Proxy;
+import org.jclouds.ContextBuilder;
+import org.jclouds.blobstore.BlobStore;
+import org.jclouds.blobstore.BlobStoreContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The real S3A client against an in-process s3proxy (in-memory "transient" store) on 127.0.0.1,
+ * with path-style access and small retry settings so failures are fast.
+ */
+class S3CheckpointTest {
+  private static final String BUCKET = "models";
+  private static final String KEY = "AKIDEVOMERGE";
+  private static final String SECRET = "evomerge-secret";
+
+  private static BlobStoreContext context;
+  private static S3Proxy proxy;
+
+  @TempDir java.nio.file.Path dir;
+
+  @BeforeAll
+  static void startServer() throws Exception {
+    Properties props = new Properties();
+    context =
+        ContextBuilder.newBuilder("transient")
+            .credentials("identity", "credential")
+            .overrides(props)
+            .build(BlobStoreContext.class);
+    BlobStore store = context.getBlobStore();
+    store.createContainerInLocation(null, BUCKET);
+    proxy = start(store);
+  }
+
+  private static S3Proxy start(BlobStore store) throws Exception {
+    S3Proxy p =
+        S3Proxy.builder()
+            .blobStore(store)
+            .endpoint(URI.create("http://127.0.0.1:0"))
+            .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, KEY, SECRET)
+            .build();
+    p.start();
+    for (int i = 0; i < 500 && !"STARTED".equals(p.getState()); i++) {
+      Thread.sleep(10);
+    }
+    return p;
+  }
+
+  @AfterAll
+  static void stopServer() throws Exception {
+    proxy.stop();
+    context.close();
+  }
+
+  static Configuration s3Conf(int port) {
+    Configuration c = new Configuration();
+    c.set("fs.s3a.endpoint", "http://127.0.0.1:" + port);
+    c.set("fs.s3a.endpoint.region", "us-east-1");
+    c.setBoolean("fs.s3a.path.style.access", true);
+    c.setBoolean("fs.s3a.connection.ssl.enabled", false);
+    c.set(
+        "fs.s3a.aws.credentials.provider", "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider");
+    c.set("fs.s3a.access.key", KEY);
+    c.set("fs.s3a.secret.key", SECRET);
+    c.setInt("fs.s3a.attempts.maximum", 1);
+    c.setInt("fs.s3a.retry.limit", 2);
+    c.set("fs.s3a.retry.interval", "20ms");
+    c.setInt("fs.s3a.retry.throttle.limit", 2);
+    c.set("fs.s3a.retry.throttle.interval", "20ms");
+    c.setBoolean("fs.s3a.impl.disable.cache", true);
+    return c;
+  }
+
+  private static Map<String, TensorSource> sources(Map<String, FloatTensor> t) {
+    Map<String, TensorSource> s = new LinkedHashMap<>();
+    t.forEach((k, v) -> s.put(k, TensorSource.of(v)));
+    return s;
+  }
+
+  @Test
+  void writesAShardedModelToS3AndReadsItBackWithPositionedReads() throws Exception {
+    Configuration conf = s3Conf(proxy.getPort());
+    Map<String, FloatTensor> tensors = HfModelWriterTest.toyTensors(2, 16, 11);
+    String uri = "s3a://" + BUCKET + "/written/m1";
+    HfModelWriter.write(
+        new Path(uri),
+        conf,
+        HfModelWriterTest.config(2, 16),
+        sources(tensors),
+        new WriteOptions(DType.F32, 3000),
+        List.of());
+    HfModelFolder model = HfModelFolder.open(uri, conf);
+    assertTrue(model.isSharded());
+    assertTrue(model.shards().size() > 2);
+    assertEquals(tensors, model.readAllFloat());
+    float[] range = new float[5];
+    String name = "model.layers.1.mlp.up_proj.weight";
+    model.readFloat(name, 100, range, 0, 5);
+    float[] want = tensors.get(name).data();
+    assertArrayEquals(java.util.Arrays.copyOfRange(want, 100, 105), range);
+    assertThrows(
+        CheckpointException.class,
+        () ->
+            HfModelWriter.write(
+                new Path(uri),
+                conf,
+                HfModelWriterTest.config(2, 16),
+                tensors,
+                DType.F32,
+                List.of()));
+  }
+
+  @Test
+  void readsALocallyWrittenShardedModelCopiedToS3ThroughTheExecutorCache() throws Exception {
+    Configuration conf = s3Conf(proxy.getPort());
+    Map<String, FloatTensor> tensors = HfModelWriterTest.toyTensors(2, 16, 12);
+    Path local = new Path(dir.resolve("local").toUri());
+    HfModelWriter.write(
+        local,
+        new Configuration(),
+        HfModelWriterTest.config(2, 16),
+        sources(tensors),
+        new WriteOptions(DType.BF16, 2000),
+        List.of());
+    Path remote = new Path("s3a://" + BUCKET + "/copied/m2");
+    FileSystem s3 = remote.getFileSystem(conf);
+    FileUtil.copy(local.getFileSystem(new Configuration()), local, s3, remote, false, conf);
+
+    HfModelFolder direct = HfModelFolder.open(remote.toString(), conf);
+    ShardCache cache = new ShardCache(dir.resolve("cache"), 1L << 30);
+    HfModelFolder cached = HfModelFolder.open(remote.toString(), conf, cache);
+    int shards = direct.shards().size();
+    assertTrue(shards > 1);
+    assertEquals(shards, cache.fetches());
+    for (String name : tensors.keySet()) {
+      assertEquals(direct.readFloat(name), cached.readFloat(name));
+      float[] want = tensors.get(name).data();
+      assertEquals(HfModelWriterTest.bf16(want[0]), cached.readFloat(name).data()[0]);
+    }
+    // a second task on the same executor: no network for the shards
+    HfModelFolder again = HfModelFolder.open(remote.toString(), conf, cache);
+    assertEquals(shards, cache.fetches());
+    assertEquals(direct.readAllFloat(), again.readAllFloat());
+    assertEquals(direct.versionKey(), again.versionKey());
+
+    // executors get the cache from configuration alone
+    Configuration withCache = s3Conf(proxy.getPort());
+    withCache.set(HfModelFolder.CACHE_DIR_KEY, dir.resolve("conf-cache").toString());
+    withCache.set(HfModelFolder.CACHE_BYTES_KEY, "64m");
+    HfModelFolder viaConf = HfModelFolder.open(remote.toString(), withCache);
+    assertEquals(direct.readAllFloat(), viaConf.readAllFloat());
+    assertEquals(shards, ShardCache.shared(dir.resolve("conf-cache"), 1).fetches());
+
+    // inspect works on s3a: headers and index only
+    ModelSummary summary = ModelSummary.of(direct);
+    assertEquals(shards, summary.shards());
+    assertEquals(2, summary.architecture().layers());
+    assertEquals(direct.tensorBytes(), summary.tensorBytes());
+    assertTrue(summary.toText().contains("s3a://" + BUCKET + "/copied/m2"), summary.toText());
+  }
+
+  @Test
+  void serverGoingAwayMidReadIsAClearErrorNotAWrongTensor() throws Exception {
+    S3Proxy second = start(context.getBlobStore());
+    Configuration conf = s3Conf(second.getPort());
+    Random r = new Random(13);
+    Map<String, FloatTensor> tensors = new LinkedHashMap<>();
+    tensors.put("big", HfModelWriterTest.random(r, 3, 1 << 16));
+    String uri = "s3a://" + BUCKET + "/vanishing/m3";
+    HfModelWriter.write(
+        new Path(uri), conf, HfModelWriterTest.config(1, 16), tensors, DType.F32, List.of());
+    HfModelFolder model = HfModelFolder.open(uri, conf);
+    AtomicInteger chunks = new AtomicInteger();
+    float[] want = tensors.get("big").data();
+    long start = System.nanoTime();
+    CheckpointException e =
+        assertThrows(
+            CheckpointException.class,
+            () ->
+                model
+                    .shardOf("big")
+                    .forEachChunk(
+                        "big",
+                        1 << 16,
+                        (first, values, n) -> {
+                          for (int i = 0; i < n; i++) {
+                            assertEquals(want[(int) first + i], values[i]);
+                          }
+                          if (chunks.incrementAndGet() == 1) {
+                            try {
+                              second.stop();
+                            } catch (Exception ex) {
+                              throw new IllegalStateException(ex);
+                            }
+                          }
+                        }));
+    assertEquals(1, chunks.get());
+    assertTrue(
+        e.getMessage().contains("big") && e.getMessage().contains("vanishing"), e.getMessage());
+    assertTrue(System.nanoTime() - start < 60e9, "failed fast");
+  }
+}
