@@ -12,6 +12,7 @@ public final class Main {
       commands:
         run      run a merge search from a HOCON config (--config FILE [--set key=value ...])
         resume   continue an interrupted run from its last completed generation (RUN_DIR)
+        inspect  tensors, dtypes and architecture of model folders; compatibility of several
         demo     write the toy zoo (once) and run a short search on it, in Spark local mode
         toy-zoo  write the toy zoo only (--out DIR)
 
@@ -34,6 +35,7 @@ public final class Main {
     return switch (args[0]) {
       case "run" -> RunCommand.run(rest, out, err);
       case "resume" -> ResumeCommand.run(rest, out, err);
+      case "inspect" -> dev.evomerge.driver.inspect.InspectCommand.run(rest, out, err);
       case "demo" -> DemoCommand.run(rest, out, err);
       case "toy-zoo" -> ToyZooCommand.run(rest, out, err);
       default -> {

@@ -4,6 +4,7 @@ import dev.evomerge.driver.config.RunSettings;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.io.CheckpointException;
 import dev.evomerge.worker.io.HfModelFolder;
+import dev.evomerge.worker.io.ModelCompatibility;
 import dev.evomerge.worker.io.TensorInfo;
 import dev.evomerge.worker.model.LlamaConfig;
 import dev.evomerge.worker.model.ModelConfigException;
@@ -49,8 +50,10 @@ public final class Preflight {
       throw new RunError(e.getMessage(), e);
     }
     checkExpectedTensors(first, config);
-    for (HfModelFolder other : folders.subList(1, folders.size())) {
-      checkSameTensors(first, other);
+    try {
+      ModelCompatibility.check(folders); // headers only: names, shapes, vocab, layers
+    } catch (CheckpointException e) {
+      throw new RunError(e.getMessage() + " (evomerge.models.sources)", e);
     }
 
     String tokenizerFolder =
@@ -129,35 +132,6 @@ public final class Preflight {
             String.format(
                 "Tensor %s of model %s has dtype %s; merging needs floating point",
                 t.name(), model.uri(), info.dtype()));
-      }
-    }
-  }
-
-  private static void checkSameTensors(HfModelFolder first, HfModelFolder other) {
-    for (TensorInfo a : first.tensors().values()) {
-      TensorInfo b = other.tensors().get(a.name());
-      if (b == null) {
-        throw new RunError(
-            String.format(
-                "Tensor %s of model %s is missing in model %s",
-                a.name(), first.uri(), other.uri()));
-      }
-      if (!Arrays.equals(a.shape(), b.shape())) {
-        throw new RunError(
-            String.format(
-                "Tensor %s has shape %s in model %s but %s in model %s",
-                a.name(),
-                Arrays.toString(a.shape()),
-                first.uri(),
-                Arrays.toString(b.shape()),
-                other.uri()));
-      }
-    }
-    for (String name : other.tensors().keySet()) {
-      if (!first.tensors().containsKey(name)) {
-        throw new RunError(
-            String.format(
-                "Tensor %s of model %s is missing in model %s", name, other.uri(), first.uri()));
       }
     }
   }
