@@ -72,17 +72,19 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
     jsc.setJobGroup("evomerge-setup", "evomerge: read dev set " + devSetUri, false);
     try {
       this.spec = jsc.broadcast(spec);
-      this.shards = devShards(spark, devSetUri, textField, shardCount);
+      this.shards = devShards(spark, devSetUri, textField, shardCount, spec.hadoopConf());
     } finally {
       jsc.clearJobGroup();
     }
   }
 
   private static JavaRDD<DevExample> devShards(
-      SparkSession spark, String uri, String field, int shardCount) {
+      SparkSession spark, String uri, String field, int shardCount, Map<String, String> hadoop) {
     Dataset<Row> rows;
     try {
-      rows = spark.read().json(uri).select(functions.col("`" + field + "`"));
+      // the run's Hadoop settings (fs.s3a.*) as source options: they reach the file system even
+      // when the session was started without them
+      rows = spark.read().options(hadoop).json(uri).select(functions.col("`" + field + "`"));
     } catch (Exception e) {
       if (e instanceof AnalysisException || e.getCause() instanceof AnalysisException) {
         throw new RunError(
