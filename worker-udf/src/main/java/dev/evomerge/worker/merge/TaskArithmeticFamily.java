@@ -88,6 +88,8 @@ final class TaskArithmeticFamily implements MergeMethod {
     if (rescale != null) {
       g.put("rescale", rescale);
     }
+    // mergekit's memory option; accepted so its recipes load, no effect (masks are float here).
+    g.put("int8_mask", false);
     Map<String, Object> pm = new LinkedHashMap<>();
     pm.put("weight", REQUIRED);
     for (String k : List.of("density", "gamma", "epsilon")) {
