@@ -2,7 +2,6 @@ package dev.evomerge.worker.merge;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -64,48 +63,72 @@ final class Ops {
   }
 
   /**
-   * Uniform [0, 1) numbers for a {@code [rows, cols]} array, drawn in Java from a seeded {@link
-   * SplittableRandom} (one stream per row) and copied to the device: the same seed gives the same
+   * Uniform [0, 1) numbers for a {@code [rows, cols]} array, drawn in Java from seeded {@link
+   * SplittableRandom}s (one stream per row) and copied to the device: the same seed gives the same
    * bits on any device and in any thread, which device generators with global state do not.
    */
   static NDArray uniform(NDManager manager, long seed, int rows, long cols) {
-    Preconditions.checkArgument(
-        cols <= Integer.MAX_VALUE - 8, "Tensor too large for a random mask: %s entries", cols);
-    if ((long) rows * cols <= Integer.MAX_VALUE - 8) {
-      float[] out = new float[Math.toIntExact(rows * cols)];
-      for (int r = 0; r < rows; r++) {
-        fill(rowStream(seed, r), out, Math.toIntExact(r * cols), (int) cols);
+    return new RowStreams(seed, rows).next(manager, cols);
+  }
+
+  /**
+   * Per-row random streams read chunk by chunk: drawing a row in even-sized chunks gives the same
+   * numbers as drawing it at once.
+   */
+  static final class RowStreams {
+    private final SplittableRandom[] rows;
+
+    RowStreams(long seed, int count) {
+      rows = new SplittableRandom[count];
+      for (int r = 0; r < count; r++) {
+        rows[r] = new SplittableRandom(seed + 0x9E3779B97F4A7C15L * (r + 1));
       }
-      return manager.create(out, new Shape(rows, cols));
     }
-    NDList parts = new NDList();
-    for (int r = 0; r < rows; r++) {
-      float[] row = new float[(int) cols];
-      fill(rowStream(seed, r), row, 0, (int) cols);
-      parts.add(manager.create(row, new Shape(1, cols)));
-    }
-    return NDArrays.concat(parts, 0);
-  }
 
-  private static void fill(SplittableRandom rnd, float[] out, int offset, int count) {
-    for (int j = 0; j < count; j++) {
-      out[offset + j] = (rnd.nextInt() >>> 8) * 0x1.0p-24f;
+    /** The next {@code cols} numbers of every row, as {@code [rows, cols]}. */
+    NDArray next(NDManager manager, long cols) {
+      Preconditions.checkArgument(
+          (long) rows.length * cols <= Integer.MAX_VALUE - 8,
+          "Random mask chunk too large: %s x %s",
+          rows.length,
+          cols);
+      int c = (int) cols;
+      float[] out = new float[rows.length * c];
+      for (int r = 0; r < rows.length; r++) {
+        SplittableRandom rnd = rows[r];
+        int off = r * c;
+        int j = 0;
+        // Two 24-bit floats per 64-bit draw.
+        for (; j + 1 < c; j += 2) {
+          long bits = rnd.nextLong();
+          out[off + j] = (int) (bits >>> 40) * 0x1.0p-24f;
+          out[off + j + 1] = (int) ((bits >>> 16) & 0xFFFFFF) * 0x1.0p-24f;
+        }
+        if (j < c) {
+          out[off + j] = (int) (rnd.nextLong() >>> 40) * 0x1.0p-24f;
+        }
+      }
+      return manager.create(out, new Shape(rows.length, cols));
     }
-  }
-
-  private static SplittableRandom rowStream(long seed, int row) {
-    return new SplittableRandom(seed + 0x9E3779B97F4A7C15L * (row + 1));
   }
 
   /** L1 rescale per row: {@code kept_i * |orig_i|_1 / |kept_i|_1}, skipped where a norm < 1e-7. */
   static NDArray rescaleL1(NDArray original, NDArray kept) {
-    float[] before = original.abs().sum(new int[] {1}).toFloatArray();
-    float[] after = kept.abs().sum(new int[] {1}).toFloatArray();
+    return kept.mul(column(kept.getManager(), l1Factors(l1(original), l1(kept))));
+  }
+
+  /** Per-row L1 norms of {@code [n, m]}, as a reduction (no {@code abs} temporary). */
+  static float[] l1(NDArray rows) {
+    return rows.norm(1, new int[] {1}, false).toFloatArray();
+  }
+
+  /** {@code before / after} per row, 1 where either is below 1e-7. */
+  static double[] l1Factors(float[] before, float[] after) {
     double[] factor = new double[before.length];
     for (int i = 0; i < factor.length; i++) {
       factor[i] = before[i] < 1e-7 || after[i] < 1e-7 ? 1 : (double) before[i] / after[i];
     }
-    return kept.mul(column(kept.getManager(), factor));
+    return factor;
   }
 
   /**

@@ -3,7 +3,11 @@ package dev.evomerge.worker.merge;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import com.google.common.base.Preconditions;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -157,27 +161,162 @@ final class TaskArithmeticFamily implements MergeMethod {
     }
   }
 
+  /** Columns per chunk of the chunked path; even, so random streams do not depend on it. */
+  static volatile int chunkColumns = 1 << 18;
+
   @Override
   public NDArray combine(PreparedTensor t, ResolvedParams p) {
     double[] w = p.nums("weight");
-    NDArray deltas = sparsify(t, p);
     double lambda = p.num("lambda");
     boolean normalize = p.flag("normalize");
-    NDArray merged;
-    if (!consensus) {
-      double divisor = 1;
-      double sw = Ops.sum(w);
-      if (normalize && Math.abs(sw) >= 1e-8) {
-        divisor = sw;
-      }
-      double[] scaled = new double[w.length];
-      for (int i = 0; i < w.length; i++) {
-        scaled[i] = w[i] * lambda / divisor;
-      }
-      return t.base().add(Ops.weightedSum(deltas, scaled));
+    if (sparsify == Sparsify.NONE && !consensus) {
+      // One matrix-vector product reads every task vector once.
+      return t.base().add(Ops.weightedSum(t.deltas(), sumWeights(w, lambda, normalize, null)));
     }
-    merged = tiesConsensus(deltas, w, normalize);
-    return t.base().add(merged.mul(lambda));
+    if (sparsify == Sparsify.DELLA) {
+      return finish(t.base(), sparsify(t, p), w, lambda, normalize);
+    }
+    return chunked(t, p, w, lambda, normalize);
+  }
+
+  private NDArray finish(
+      NDArray base, NDArray deltas, double[] w, double lambda, boolean normalize) {
+    if (!consensus) {
+      return base.add(Ops.weightedSum(deltas, sumWeights(w, lambda, normalize, null)));
+    }
+    return base.add(tiesConsensus(deltas, w, normalize).mul(lambda));
+  }
+
+  /** Weights of a plain weighted sum: {@code w_i f_i lambda / divisor}. */
+  private static double[] sumWeights(double[] w, double lambda, boolean normalize, double[] f) {
+    double divisor = 1;
+    double sw = Ops.sum(w);
+    if (normalize && Math.abs(sw) >= 1e-8) {
+      divisor = sw;
+    }
+    double[] scaled = new double[w.length];
+    for (int i = 0; i < w.length; i++) {
+      scaled[i] = w[i] * (f == null ? 1 : f[i]) * lambda / divisor;
+    }
+    return scaled;
+  }
+
+  /**
+   * Drop and combine in column chunks: per-row thresholds and norms come first, then every chunk's
+   * temporaries are freed before the next, so the working set stays a few MB (and the allocator
+   * reuses it) instead of several full-size copies of the task vectors.
+   */
+  private NDArray chunked(
+      PreparedTensor t, ResolvedParams p, double[] w, double lambda, boolean normalize) {
+    NDManager m = t.manager();
+    int n = t.count();
+    long numel = t.numel();
+    NDArray deltas = t.deltas();
+    float[] lo = new float[n];
+    float[] hi = new float[n];
+    java.util.Arrays.fill(hi, Float.POSITIVE_INFINITY);
+    NDArray keepProb = null;
+    if (sparsify == Sparsify.MAGNITUDE || sparsify == Sparsify.BREADCRUMBS) {
+      for (int i = 0; i < n; i++) {
+        double density = p.num(i, "density");
+        long keep = (long) Math.floor(density * numel);
+        long top = 0;
+        if (sparsify == Sparsify.BREADCRUMBS) {
+          top = (long) Math.floor(p.num(i, "gamma") * numel);
+          long bottom = numel - keep - top;
+          if (bottom < 0) {
+            top += bottom; // the top count gives way so the density target holds
+          }
+        }
+        MagnitudeIndex index = t.magnitudeIndex(i);
+        lo[i] =
+            keep + top >= numel
+                ? Float.NEGATIVE_INFINITY
+                : keep + top <= 0 ? Float.POSITIVE_INFINITY : index.kthLargest(keep + top);
+        // A zero top count drops nothing: no threshold, not a zero one.
+        hi[i] = top > 0 ? index.kthLargest(top) : Float.POSITIVE_INFINITY;
+      }
+    } else {
+      keepProb = Ops.column(m, p.nums("density"));
+    }
+    boolean rescale = p.has("rescale") && p.flag("rescale");
+    NDArray loCol = Ops.column(m, toDouble(lo));
+    NDArray hiCol = Ops.column(m, toDouble(hi));
+    int chunk = Math.max(2, chunkColumns & ~1);
+    java.util.List<NDArray> masks = new java.util.ArrayList<>();
+    try {
+      // Pass 1: masks (random ones drawn once and kept, one byte per entry) and kept L1 norms.
+      Ops.RowStreams streams = sparsify == Sparsify.RANDOM ? new Ops.RowStreams(p.seed(), n) : null;
+      NDArray keptL1 = rescale ? m.zeros(new Shape(n)) : null;
+      for (long a = 0; a < numel; a += chunk) {
+        long b = Math.min(numel, a + chunk);
+        try (NDScope scope = new NDScope()) {
+          scope.suppressNotUsedWarning();
+          NDArray dc = deltas.get(":, {}:{}", a, b);
+          NDArray mask =
+              streams != null
+                  ? streams.next(m, b - a).lt(keepProb)
+                  : bandMask(dc.abs(), loCol, hiCol);
+          if (rescale) {
+            keptL1.addi(dc.mul(mask).norm(1, new int[] {1}, false));
+          }
+          NDScope.unregister(mask);
+          masks.add(mask);
+        }
+      }
+      double[] factor = rescale ? Ops.l1Factors(Ops.l1(deltas), keptL1.toFloatArray()) : null;
+      NDArray out = m.create(new Shape(numel), DataType.FLOAT32);
+      double[] sumW = consensus ? null : sumWeights(w, lambda, normalize, factor);
+      double[] ew = new double[n];
+      for (int i = 0; i < n; i++) {
+        ew[i] = w[i] * (factor == null ? 1 : factor[i]);
+      }
+      NDArray ewCol = Ops.column(m, ew);
+      NDArray wRow = Ops.column(m, w).reshape(1, n);
+      int c = 0;
+      for (long a = 0; a < numel; a += chunk) {
+        long b = Math.min(numel, a + chunk);
+        try (NDScope scope = new NDScope()) {
+          scope.suppressNotUsedWarning();
+          NDArray kept = deltas.get(":, {}:{}", a, b).mul(masks.get(c++));
+          NDArray merged;
+          if (consensus) {
+            merged = tiesChunk(kept.muli(ewCol), wRow, normalize).muli(lambda);
+          } else {
+            merged = Ops.weightedSum(kept, sumW);
+          }
+          out.set(new NDIndex("{}:{}", a, b), merged.addi(t.base().get("{}:{}", a, b)));
+        }
+      }
+      return out;
+    } finally {
+      masks.forEach(NDArray::close);
+    }
+  }
+
+  /** TIES steps 3-5 on weighted entries {@code e} of one chunk; {@code wRow} the raw weights. */
+  private static NDArray tiesChunk(NDArray e, NDArray wRow, boolean normalize) {
+    // Elected sign: +1 where the sum is >= 0. Agreeing entries: e * sign > 0 (zeros excluded).
+    NDArray sign = Ops.toFloat(e.sum(new int[] {0}).lt(0)).muli(-2).addi(1);
+    NDArray keep = e.mul(sign).gt(0);
+    NDArray sum = e.muli(keep).sum(new int[] {0});
+    if (!normalize) {
+      return sum;
+    }
+    NDArray divisor = wRow.matMul(keep.toType(DataType.FLOAT32, false)).reshape(-1);
+    return sum.divi(divisor.addi(divisor.eq(0)));
+  }
+
+  private static NDArray bandMask(NDArray magnitude, NDArray lo, NDArray hi) {
+    return magnitude.gte(lo).logicalAnd(magnitude.lt(hi));
+  }
+
+  private static double[] toDouble(float[] f) {
+    double[] d = new double[f.length];
+    for (int i = 0; i < f.length; i++) {
+      d[i] = f[i];
+    }
+    return d;
   }
 
   /**
@@ -198,92 +337,23 @@ final class TaskArithmeticFamily implements MergeMethod {
     return sum.div(divisor);
   }
 
+  /** DELLA's drop: per tensor row, keep probability rising with the magnitude's rank. */
   private NDArray sparsify(PreparedTensor t, ResolvedParams p) {
     NDArray deltas = t.deltas();
     int n = t.count();
-    long numel = t.numel();
-    switch (sparsify) {
-      case NONE:
-        return deltas;
-      case MAGNITUDE:
-        {
-          if (allDensitiesOne(p, n)) {
-            return deltas;
-          }
-          NDList rows = new NDList();
-          for (int i = 0; i < n; i++) {
-            NDArray d = t.delta(i);
-            long k = (long) Math.floor(p.num(i, "density") * numel);
-            rows.add(d.mul(Ops.topMask(d.abs(), k)));
-          }
-          return NDArrays.stack(rows, 0);
-        }
-      case BREADCRUMBS:
-        {
-          NDList rows = new NDList();
-          for (int i = 0; i < n; i++) {
-            NDArray d = t.delta(i);
-            rows.add(d.mul(breadcrumbsMask(d.abs(), p.num(i, "density"), p.num(i, "gamma"))));
-          }
-          NDArray kept = NDArrays.stack(rows, 0);
-          return p.flag("rescale") ? Ops.rescaleL1(deltas, kept) : kept;
-        }
-      case RANDOM:
-        {
-          NDArray u = Ops.uniform(t.manager(), p.seed(), n, numel);
-          NDArray keep = Ops.toFloat(u.lt(Ops.column(t.manager(), p.nums("density"))));
-          NDArray kept = deltas.mul(keep);
-          return p.flag("rescale") ? Ops.rescaleL1(deltas, kept) : kept;
-        }
-      case DELLA:
-        {
-          NDArray u = Ops.uniform(t.manager(), p.seed(), n, numel);
-          NDList rows = new NDList();
-          for (int i = 0; i < n; i++) {
-            NDArray d = Ops.asRows(t.delta(i), t.shape());
-            long cols = d.getShape().get(1);
-            NDArray rank = d.abs().argSort(1).argSort(1).toType(DataType.FLOAT32, false);
-            NDArray r = cols > 1 ? rank.div(cols - 1) : rank;
-            double density = p.num(i, "density");
-            double eps = p.num(i, "epsilon");
-            NDArray prob = r.mul(2 * eps).add(density - eps).reshape(-1);
-            rows.add(t.delta(i).mul(Ops.toFloat(u.get(i).lt(prob))));
-          }
-          NDArray kept = NDArrays.stack(rows, 0);
-          return p.flag("rescale") ? Ops.rescaleL1(deltas, kept) : kept;
-        }
-      default:
-        throw new AssertionError(sparsify);
-    }
-  }
-
-  private static boolean allDensitiesOne(ResolvedParams p, int n) {
+    NDArray u = Ops.uniform(t.manager(), p.seed(), n, t.numel());
+    NDList rows = new NDList();
     for (int i = 0; i < n; i++) {
-      if (p.num(i, "density") < 1) {
-        return false;
-      }
+      NDArray d = Ops.asRows(t.delta(i), t.shape());
+      long cols = d.getShape().get(1);
+      NDArray rank = d.abs().argSort(1).argSort(1).toType(DataType.FLOAT32, false);
+      NDArray r = cols > 1 ? rank.div(cols - 1) : rank;
+      double density = p.num(i, "density");
+      double eps = p.num(i, "epsilon");
+      NDArray prob = r.mul(2 * eps).add(density - eps).reshape(-1);
+      rows.add(t.delta(i).mul(Ops.toFloat(u.get(i).lt(prob))));
     }
-    return true;
-  }
-
-  /**
-   * Breadcrumbs: drop the top {@code floor(gamma N)} magnitudes and the bottom ones so that {@code
-   * floor(density N)} remain; when both cannot hold, the top count gives way. A zero top count
-   * drops nothing from the top (the trap: an empty top-k must not become a zero threshold).
-   */
-  static NDArray breadcrumbsMask(NDArray magnitude, double density, double gamma) {
-    long n = magnitude.size();
-    long keep = (long) Math.floor(density * n);
-    long top = (long) Math.floor(gamma * n);
-    long bottom = n - keep - top;
-    if (bottom < 0) {
-      top += bottom;
-      bottom = 0;
-    }
-    NDArray mask = Ops.topMask(magnitude, top + keep);
-    if (top > 0) {
-      mask = mask.mul(Ops.toFloat(magnitude.lt(Ops.kthLargest(magnitude, top))));
-    }
-    return mask;
+    NDArray kept = NDArrays.stack(rows, 0);
+    return p.flag("rescale") ? Ops.rescaleL1(deltas, kept) : kept;
   }
 }

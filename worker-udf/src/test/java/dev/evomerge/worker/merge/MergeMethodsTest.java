@@ -439,6 +439,36 @@ class MergeMethodsTest {
     assertTrue(e.getMessage().contains("did you mean dare_ties?"), e.getMessage());
   }
 
+  @Test
+  void chunkedDropAndConsensusMatchTheWholeTensorResult() {
+    float[] b = randoms(20, 1001);
+    float[] x1 = randoms(21, 1001);
+    float[] x2 = randoms(22, 1001);
+    List<Map<String, Object>> pm =
+        List.of(
+            Map.of("weight", 1.0, "density", 0.4, "gamma", 0.05),
+            Map.of("weight", 0.6, "density", 0.7, "gamma", 0.1));
+    List<Map<String, Object>> ties =
+        List.of(Map.of("weight", 1.0, "density", 0.4), Map.of("weight", 0.6, "density", 0.7));
+    List<Map<String, Object>> dare = ties;
+    int saved = TaskArithmeticFamily.chunkColumns;
+    for (String method :
+        List.of("ties", "dare_ties", "dare_linear", "breadcrumbs", "breadcrumbs_ties")) {
+      List<Map<String, Object>> params =
+          method.startsWith("breadcrumbs") ? pm : method.equals("ties") ? ties : dare;
+      Map<String, Object> global =
+          method.equals("breadcrumbs") ? Map.of("rescale", true) : Map.of();
+      float[] whole = s.merge(method, global, params, 5, b, x1, x2);
+      try {
+        TaskArithmeticFamily.chunkColumns = 6;
+        // Same masks; only the summation order of the L1 norms differs.
+        assertClose(whole, s.merge(method, global, params, 5, b, x1, x2), 1e-5);
+      } finally {
+        TaskArithmeticFamily.chunkColumns = saved;
+      }
+    }
+  }
+
   private static List<Map<String, Object>> bc(double density, double gamma) {
     return bc(density, gamma, 1);
   }
