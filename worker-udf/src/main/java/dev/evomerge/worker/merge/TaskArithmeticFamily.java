@@ -248,7 +248,13 @@ final class TaskArithmeticFamily implements MergeMethod {
       // Pass 1: masks (random ones drawn once and kept, one byte per entry) and kept L1 norms.
       Ops.RowStreams streams = sparsify == Sparsify.RANDOM ? new Ops.RowStreams(p.seed(), n) : null;
       NDArray keptL1 = rescale ? m.zeros(new Shape(n)) : null;
-      for (long a = 0; a < numel; a += chunk) {
+      boolean anyHi = false;
+      for (float h : hi) {
+        anyHi |= h != Float.POSITIVE_INFINITY;
+      }
+      // Threshold masks are cheap to recompute; random ones and rescaled ones need a first pass.
+      boolean firstPass = streams != null || rescale;
+      for (long a = 0; firstPass && a < numel; a += chunk) {
         long b = Math.min(numel, a + chunk);
         try (NDScope scope = new NDScope()) {
           scope.suppressNotUsedWarning();
@@ -256,7 +262,7 @@ final class TaskArithmeticFamily implements MergeMethod {
           NDArray mask =
               streams != null
                   ? streams.next(m, b - a).lt(keepProb)
-                  : bandMask(dc.abs(), loCol, hiCol);
+                  : bandMask(dc, loCol, hiCol, anyHi);
           if (rescale) {
             keptL1.addi(dc.mul(mask).norm(1, new int[] {1}, false));
           }
@@ -271,17 +277,23 @@ final class TaskArithmeticFamily implements MergeMethod {
       for (int i = 0; i < n; i++) {
         ew[i] = w[i] * (factor == null ? 1 : factor[i]);
       }
+      boolean positive = true;
+      for (double x : ew) {
+        positive &= x > 0;
+      }
       NDArray ewCol = Ops.column(m, ew);
+      NDArray ewRow = ewCol.reshape(1, n);
       NDArray wRow = Ops.column(m, w).reshape(1, n);
       int c = 0;
       for (long a = 0; a < numel; a += chunk) {
         long b = Math.min(numel, a + chunk);
         try (NDScope scope = new NDScope()) {
           scope.suppressNotUsedWarning();
-          NDArray kept = deltas.get(":, {}:{}", a, b).mul(masks.get(c++));
+          NDArray dc = deltas.get(":, {}:{}", a, b);
+          NDArray kept = dc.mul(firstPass ? masks.get(c++) : bandMask(dc, loCol, hiCol, anyHi));
           NDArray merged;
           if (consensus) {
-            merged = tiesChunk(kept.muli(ewCol), wRow, normalize).muli(lambda);
+            merged = tiesChunk(kept, positive, ewCol, ewRow, wRow, normalize).muli(lambda);
           } else {
             merged = Ops.weightedSum(kept, sumW);
           }
@@ -294,21 +306,37 @@ final class TaskArithmeticFamily implements MergeMethod {
     }
   }
 
-  /** TIES steps 3-5 on weighted entries {@code e} of one chunk; {@code wRow} the raw weights. */
-  private static NDArray tiesChunk(NDArray e, NDArray wRow, boolean normalize) {
-    // Elected sign: +1 where the sum is >= 0. Agreeing entries: e * sign > 0 (zeros excluded).
-    NDArray sign = Ops.toFloat(e.sum(new int[] {0}).lt(0)).muli(-2).addi(1);
-    NDArray keep = e.mul(sign).gt(0);
-    NDArray sum = e.muli(keep).sum(new int[] {0});
+  /**
+   * TIES steps 2-5 on one chunk of dropped task vectors: weight, elect the sign of the weighted sum
+   * (+1 where it is 0), keep agreeing entries (zeros never agree), sum, divide by the kept weights.
+   * With all weights positive, agreement is {@code d * sum > 0} and both sums are matrix-vector
+   * products, saving two passes over the chunk.
+   */
+  private static NDArray tiesChunk(
+      NDArray kept,
+      boolean positive,
+      NDArray ewCol,
+      NDArray ewRow,
+      NDArray wRow,
+      boolean normalize) {
+    NDArray e = positive ? kept : kept.muli(ewCol);
+    NDArray sum = positive ? ewRow.matMul(kept).reshape(-1) : e.sum(new int[] {0});
+    NDArray elected = sum.addi(sum.eq(0));
+    NDArray keep = e.mul(elected).gt(0);
+    e.muli(keep);
+    NDArray total = positive ? ewRow.matMul(e).reshape(-1) : e.sum(new int[] {0});
     if (!normalize) {
-      return sum;
+      return total;
     }
     NDArray divisor = wRow.matMul(keep.toType(DataType.FLOAT32, false)).reshape(-1);
-    return sum.divi(divisor.addi(divisor.eq(0)));
+    return total.divi(divisor.addi(divisor.eq(0)));
   }
 
-  private static NDArray bandMask(NDArray magnitude, NDArray lo, NDArray hi) {
-    return magnitude.gte(lo).logicalAnd(magnitude.lt(hi));
+  /** Entries whose magnitude lies in {@code [lo, hi)}, per row. */
+  private static NDArray bandMask(NDArray d, NDArray lo, NDArray hi, boolean anyHi) {
+    NDArray magnitude = d.abs();
+    NDArray mask = magnitude.gte(lo);
+    return anyHi ? mask.logicalAnd(magnitude.lt(hi)) : mask;
   }
 
   private static double[] toDouble(float[] f) {

@@ -84,6 +84,22 @@ class MergeMethodsTest {
   }
 
   @Test
+  void tiesWithANegativeWeightElectsOnWeightedEntries() {
+    // e1 = [1,-2], e2 = -1 * [3,1] = [-3,-1]; sums [-2,-3] -> both negative.
+    // pos0 keeps e2: -3 / -1 = 3; pos1 keeps both: -3 / (1 - 1 = 0 -> 1) = -3
+    float[] out =
+        s.merge(
+            "ties",
+            Map.of(),
+            List.of(w(1), w(-1)),
+            0,
+            new float[2],
+            new float[] {1, -2},
+            new float[] {3, 1});
+    assertClose(new double[] {3, -3}, out, EPS);
+  }
+
+  @Test
   void tiesWithDensityOneAndOneModelEqualsTaskArithmetic() {
     float[] b = randoms(1, 257);
     float[] x = randoms(2, 257);
