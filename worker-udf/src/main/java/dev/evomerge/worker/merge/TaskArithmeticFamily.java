@@ -161,8 +161,12 @@ final class TaskArithmeticFamily implements MergeMethod {
     }
   }
 
-  /** Columns per chunk of the chunked path; even, so random streams do not depend on it. */
-  static volatile int chunkColumns = 1 << 18;
+  /**
+   * Entries (all models together) per chunk of the chunked path: large enough that per-op overhead
+   * and thread barriers stay small, small enough (16 MB) that temporaries are reused by the
+   * allocator instead of being mapped and faulted in afresh.
+   */
+  static volatile int chunkElements = Integer.getInteger("evomerge.merge.chunkElements", 1 << 22);
 
   @Override
   public NDArray combine(PreparedTensor t, ResolvedParams p) {
@@ -242,7 +246,8 @@ final class TaskArithmeticFamily implements MergeMethod {
     boolean rescale = p.has("rescale") && p.flag("rescale");
     NDArray loCol = Ops.column(m, toDouble(lo));
     NDArray hiCol = Ops.column(m, toDouble(hi));
-    int chunk = Math.max(2, chunkColumns & ~1);
+    // Even, so random streams drawn per chunk equal those drawn per row.
+    int chunk = Math.max(2, (chunkElements / n) & ~1);
     java.util.List<NDArray> masks = new java.util.ArrayList<>();
     try {
       // Pass 1: masks (random ones drawn once and kept, one byte per entry) and kept L1 norms.

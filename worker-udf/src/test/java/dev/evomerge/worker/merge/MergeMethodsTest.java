@@ -467,7 +467,7 @@ class MergeMethodsTest {
     List<Map<String, Object>> ties =
         List.of(Map.of("weight", 1.0, "density", 0.4), Map.of("weight", 0.6, "density", 0.7));
     List<Map<String, Object>> dare = ties;
-    int saved = TaskArithmeticFamily.chunkColumns;
+    int saved = TaskArithmeticFamily.chunkElements;
     for (String method :
         List.of("ties", "dare_ties", "dare_linear", "breadcrumbs", "breadcrumbs_ties")) {
       List<Map<String, Object>> params =
@@ -476,11 +476,11 @@ class MergeMethodsTest {
           method.equals("breadcrumbs") ? Map.of("rescale", true) : Map.of();
       float[] whole = s.merge(method, global, params, 5, b, x1, x2);
       try {
-        TaskArithmeticFamily.chunkColumns = 6;
+        TaskArithmeticFamily.chunkElements = 12; // 6 columns of 2 models
         // Same masks; only the summation order of the L1 norms differs.
         assertClose(whole, s.merge(method, global, params, 5, b, x1, x2), 1e-5);
       } finally {
-        TaskArithmeticFamily.chunkColumns = saved;
+        TaskArithmeticFamily.chunkElements = saved;
       }
     }
   }

@@ -3,6 +3,7 @@ package dev.evomerge.worker.merge.bench;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.evomerge.worker.merge.MergeEngine;
 import dev.evomerge.worker.merge.MergeMethod;
@@ -29,7 +30,10 @@ import java.util.Map;
  * </pre>
  *
  * GB/s counts the input bytes ({@code models x tensors x rows x cols x 4}) per second of wall time;
- * the copy reads and writes those same bytes once.
+ * the copies read and write those same bytes once: {@code duplicate()} allocates its result like
+ * every combine does, the second copies into an array allocated beforehand. Ratios are against the
+ * first. On a shared CPU set {@code OMP_NUM_THREADS} to the cores you own: spinning OpenMP barriers
+ * of an oversubscribed pool make chunked methods 10x slower and erratic.
  */
 public final class MergeBenchmark {
   private MergeBenchmark() {}
@@ -85,7 +89,21 @@ public final class MergeBenchmark {
           reps,
           Runtime.getRuntime().availableProcessors());
       double copy = time(reps, () -> copyAll(prepared));
-      report("copy", gb, copy, copy);
+      report("copy (duplicate)", gb, copy, copy);
+      List<NDArray> targets = new ArrayList<>();
+      for (PreparedTensor t : prepared) {
+        targets.add(t.stacked().zerosLike());
+      }
+      double inPlace =
+          time(
+              reps,
+              () -> {
+                for (int i = 0; i < prepared.size(); i++) {
+                  targets.get(i).set(new NDIndex(":"), prepared.get(i).stacked());
+                }
+              });
+      report("copy (into allocated)", gb, inPlace, copy);
+      targets.forEach(NDArray::close);
       for (String method : List.of("linear", "task_arithmetic", "ties", "dare_ties")) {
         MergeMethod mm = MergeMethods.get(method);
         Map<String, Object> pm =
