@@ -29,7 +29,11 @@ public final class MergeEngine {
       String name, List<String> models, List<NDArray> inputs, NDArray base, boolean withDeltas) {
     Preconditions.checkArgument(!inputs.isEmpty(), "Tensor %s has no inputs", name);
     Preconditions.checkArgument(
-        models.size() == inputs.size(), "Tensor %s: %s names for %s inputs", name, models.size());
+        models.size() == inputs.size(),
+        "Tensor %s: %s names for %s inputs",
+        name,
+        models.size(),
+        inputs.size());
     Shape shape = inputs.get(0).getShape();
     for (int i = 0; i < inputs.size(); i++) {
       checkShape(name, models.get(i), shape, inputs.get(i));

@@ -24,7 +24,11 @@ public final class Params {
       String where,
       List<String> models) {
     Preconditions.checkArgument(
-        perModel.size() == models.size(), "%s: %s parameter sets for models %s", where, models);
+        perModel.size() == models.size(),
+        "%s: %s parameter sets for models %s",
+        where,
+        perModel.size(),
+        models);
     checkCount(method, models, where);
     Map<String, Object> g = new LinkedHashMap<>();
     for (Map.Entry<String, ?> e : global.entrySet()) {
