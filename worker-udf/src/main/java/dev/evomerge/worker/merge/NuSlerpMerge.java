@@ -5,8 +5,8 @@ import java.util.Map;
 
 /**
  * Slerp of two models at {@code t = w2 / (w1 + w2)}: over the whole tensor ({@code
- * nuslerp_flatten}), per row ({@code nuslerp_row_wise}) or per column; with a base, of the task
- * vectors, added back to the base.
+ * nuslerp_flatten}), else per vector along the last dimension, or along the first with {@code
+ * nuslerp_row_wise} (mergekit's {@code dim=0}); with a base, of the task vectors, added back.
  */
 final class NuSlerpMerge implements MergeMethod {
   @Override
@@ -46,14 +46,14 @@ final class NuSlerpMerge implements MergeMethod {
     if (p.flag("nuslerp_flatten") || t.shape().dimension() < 2) {
       out = Ops.slerpRows(v0.reshape(1, -1), v1.reshape(1, -1), tt).reshape(-1);
     } else if (p.flag("nuslerp_row_wise")) {
-      long rows = t.shape().get(0);
-      out = Ops.slerpRows(v0.reshape(rows, -1), v1.reshape(rows, -1), tt).reshape(-1);
-    } else {
-      // Column vectors: slerp along the first dimension.
+      // mergekit's row_wise slerps along dim 0: the vectors x[:, j].
       long rows = t.shape().get(0);
       NDArray c0 = v0.reshape(rows, -1).transpose();
       NDArray c1 = v1.reshape(rows, -1).transpose();
       out = Ops.slerpRows(c0, c1, tt).transpose().reshape(-1);
+    } else {
+      // Along the last dimension: the vectors x[..., :].
+      out = Ops.slerpRows(Ops.asRows(v0, t.shape()), Ops.asRows(v1, t.shape()), tt).reshape(-1);
     }
     return t.hasBase() ? t.base().add(out) : out;
   }

@@ -287,22 +287,21 @@ class MergeMethodsTest {
     float[] out = s.merge("nuslerp", Map.of(), List.of(w(1), w(3)), 0, null, x1, x2);
     assertClose(
         new double[] {Math.sin(0.25 * Math.PI / 2), Math.sin(0.75 * Math.PI / 2)}, out, EPS);
-    // with a base: b + slerp(t, x1 - b, x2 - b), row-wise on a 2x2 tensor
+    // with a base: b + slerp(t, x1 - b, x2 - b), per last-dim vector of a 2x2 tensor
     float[] b = {1, 1, 1, 1};
-    float[] y1 = {2, 1, 1, 3}; // rows of d1: [1,0], [0,2]
-    float[] y2 = {1, 2, 1, 2}; // rows of d2: [0,1], [0,1]
+    float[] y1 = {2, 1, 1, 3}; // d1 = [[1,0],[0,2]]
+    float[] y2 = {1, 2, 1, 2}; // d2 = [[0,1],[0,1]]
+    Map<String, Object> perVector = Map.of("nuslerp_flatten", false);
     float[] rows =
-        s.merge(
-            "nuslerp",
-            new Shape(2, 2),
-            Map.of("nuslerp_flatten", false, "nuslerp_row_wise", true),
-            List.of(w(1), w(1)),
-            0,
-            b,
-            y1,
-            y2);
+        s.merge("nuslerp", new Shape(2, 2), perVector, List.of(w(1), w(1)), 0, b, y1, y2);
     // row 0: slerp(0.5, [1,0], [0,1]) = [R, R]; row 1 parallel -> lerp = [0, 1.5]
     assertClose(new double[] {1 + R, 1 + R, 1, 2.5}, rows, EPS);
+    // row_wise: vectors along dim 0. col 0: [1,0] vs zero -> theta = pi/2 -> [R, 0];
+    // col 1: [0,2] vs [1,1], theta = pi/4 -> c ([0,2] + [1,1]) with c = sin(pi/8) / sin(pi/4)
+    Map<String, Object> rowWise = Map.of("nuslerp_flatten", false, "nuslerp_row_wise", true);
+    float[] cols = s.merge("nuslerp", new Shape(2, 2), rowWise, List.of(w(1), w(1)), 0, b, y1, y2);
+    double c = Math.sin(Math.PI / 8) / Math.sin(Math.PI / 4);
+    assertClose(new double[] {1 + R, 1 + c, 1, 1 + 3 * c}, cols, EPS);
   }
 
   @Test
