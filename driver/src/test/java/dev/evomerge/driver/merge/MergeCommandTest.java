@@ -1,0 +1,98 @@
+package dev.evomerge.driver.merge;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.evomerge.worker.io.DType;
+import dev.evomerge.worker.io.FloatTensor;
+import dev.evomerge.worker.io.HfModelFolder;
+import dev.evomerge.worker.io.HfModelWriter;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MergeCommandTest {
+  @TempDir Path tmp;
+  private final ByteArrayOutputStream outBytes = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
+  private final PrintStream out = new PrintStream(outBytes, true, StandardCharsets.UTF_8);
+  private final PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8);
+
+  private int run(String... args) {
+    return MergeCommand.run(args, out, err);
+  }
+
+  private String model(String name, float v) {
+    Path dir = tmp.resolve(name);
+    HfModelWriter.write(
+        new org.apache.hadoop.fs.Path(dir.toUri()),
+        new Configuration(),
+        new ObjectMapper().createObjectNode(),
+        Map.of(
+            "model.layers.0.mlp.up_proj.weight",
+                new FloatTensor(new long[] {2}, new float[] {v, v}),
+            "lm_head.weight", new FloatTensor(new long[] {2}, new float[] {v, 2 * v})),
+        DType.F32,
+        List.of());
+    return dir.toString();
+  }
+
+  @Test
+  void helpPrintsUsage() {
+    assertEquals(0, run("--help"));
+    assertTrue(outBytes.toString(StandardCharsets.UTF_8).contains("usage: evomerge merge"));
+  }
+
+  @Test
+  void missingOutIsAUsageError() {
+    assertEquals(2, run("recipe.yaml"));
+    assertTrue(errBytes.toString(StandardCharsets.UTF_8).contains("--out"));
+  }
+
+  @Test
+  void mergesARecipeWithProgressAndSeed() throws Exception {
+    String a = model("a", 1);
+    String b = model("b", 3);
+    Path recipe =
+        Files.writeString(
+            tmp.resolve("r.yaml"),
+            "merge_method: task_arithmetic\nbase_model: base\nmodels:\n"
+                + "  - {model: other, parameters: {weight: 0.5}}\n");
+    Path dir = tmp.resolve("merged");
+    int rc =
+        run(
+            recipe.toString(),
+            "--out",
+            dir.toString(),
+            "--seed",
+            "7",
+            "--model",
+            "base=" + a,
+            "--model",
+            "other=" + b);
+    assertEquals(0, rc, errBytes.toString(StandardCharsets.UTF_8));
+    assertTrue(errBytes.toString(StandardCharsets.UTF_8).contains("2/2 tensors"));
+    assertTrue(outBytes.toString(StandardCharsets.UTF_8).contains("Merged 2 tensors"));
+    HfModelFolder merged = HfModelFolder.open(dir.toString(), new Configuration());
+    // 1 + 0.5 * (3 - 1) = 2 ; lm_head: [1, 2] + 0.5 * ([3, 6] - [1, 2]) = [2, 4]
+    assertEquals(2f, merged.readFloat("model.layers.0.mlp.up_proj.weight").data()[0]);
+    assertEquals(4f, merged.readFloat("lm_head.weight").data()[1]);
+    assertTrue(Files.readString(dir.resolve("mergekit_config.yml")).contains("random_seed: 7"));
+  }
+
+  @Test
+  void anUnknownMethodFailsWithASuggestion() throws Exception {
+    Path recipe =
+        Files.writeString(tmp.resolve("r.yaml"), "merge_method: tie\nmodels: [{model: x}]\n");
+    assertEquals(1, run(recipe.toString(), "--out", tmp.resolve("o").toString()));
+    assertTrue(errBytes.toString(StandardCharsets.UTF_8).contains("did you mean ties?"));
+  }
+}

@@ -1,0 +1,158 @@
+package dev.evomerge.worker.merge;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.common.base.Preconditions;
+import dev.evomerge.worker.io.DType;
+import dev.evomerge.worker.io.FloatTensor;
+import dev.evomerge.worker.io.HfModelFolder;
+import dev.evomerge.worker.io.HfModelWriter;
+import dev.evomerge.worker.io.TensorInfo;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * One-shot merge of checkpoint folders: plans from the headers (so bad recipes fail before any
+ * tensor is read), then merges tensor by tensor, holding only one tensor's inputs on the device at
+ * a time, and writes a Hugging Face folder plus the recipe (with its seed) as {@code
+ * mergekit_config.yml}.
+ */
+public final class MergeRunner {
+  /** Name of the recipe written next to the merged weights, as mergekit does. */
+  public static final String RECIPE_FILE = "mergekit_config.yml";
+
+  /** Called after each output tensor. */
+  public interface Progress {
+    void tensorDone(int done, int total, String tensor);
+  }
+
+  /**
+   * @param device where tensors are merged
+   * @param seed seed of random drops; recorded in the written recipe
+   * @param locations model name to folder URI; names not listed are used as paths themselves
+   */
+  public record Options(Device device, long seed, Map<String, String> locations) {
+    public Options {
+      locations = Map.copyOf(locations);
+    }
+
+    public String locate(String model) {
+      return locations.getOrDefault(model, model);
+    }
+  }
+
+  private MergeRunner() {}
+
+  /** Merges {@code recipe} into a new folder {@code out}; returns the plan it executed. */
+  public static MergePlan run(
+      MergeRecipe recipe, Path out, Configuration conf, Options options, Progress progress) {
+    Map<String, HfModelFolder> folders = new LinkedHashMap<>();
+    Map<String, Map<String, long[]>> shapes = new LinkedHashMap<>();
+    for (String model : MergePlan.referencedModels(recipe)) {
+      HfModelFolder folder = HfModelFolder.open(options.locate(model), conf);
+      folders.put(model, folder);
+      Map<String, long[]> s = new LinkedHashMap<>();
+      for (TensorInfo info : folder.tensors().values()) {
+        if (info.dtype().isFloatingPoint()) {
+          s.put(info.name(), info.shape());
+        }
+      }
+      shapes.put(model, s);
+    }
+    MergePlan plan = MergePlan.plan(recipe, shapes, options.seed());
+    String reference =
+        recipe.baseModel() != null
+            ? recipe.baseModel()
+            : MergePlan.referencedModels(recipe).iterator().next();
+    HfModelFolder tokenizerFolder = tokenizerFolder(recipe, folders, reference);
+    DType dtype = outDtype(recipe, folders.get(reference));
+    MergeMethod method = MergeMethods.get(recipe.mergeMethod());
+
+    Map<String, FloatTensor> merged = new LinkedHashMap<>();
+    int done = 0;
+    try (NDManager root = NDManager.newBaseManager(options.device())) {
+      for (MergePlan.TensorJob job : plan.jobs()) {
+        // One sub-manager per tensor: its inputs and result are freed before the next one.
+        try (NDManager m = root.newSubManager()) {
+          List<NDArray> inputs = new ArrayList<>();
+          for (MergePlan.TensorRef ref : job.inputs()) {
+            inputs.add(load(m, folders.get(ref.model()), ref.tensor()));
+          }
+          NDArray base =
+              job.base() == null
+                  ? null
+                  : load(m, folders.get(job.base().model()), job.base().tensor());
+          PreparedTensor prepared =
+              MergeEngine.prepare(method, job.output(), job.modelNames(), inputs, base);
+          inputs.forEach(NDArray::close);
+          NDArray result = MergeEngine.combine(method, prepared, job.params(), m);
+          merged.put(
+              job.output(), new FloatTensor(result.getShape().getShape(), result.toFloatArray()));
+        }
+        progress.tensorDone(++done, plan.jobs().size(), job.output());
+      }
+    }
+    ObjectNode config = folders.get(reference).config();
+    if (config.has("num_hidden_layers") && plan.layerCount() > 0) {
+      config.put("num_hidden_layers", plan.layerCount());
+    }
+    HfModelWriter.write(out, conf, config, merged, dtype, tokenizerFolder.tokenizerFiles());
+    writeRecipe(recipe.withRandomSeed(options.seed()), out, conf);
+    return plan;
+  }
+
+  private static NDArray load(NDManager m, HfModelFolder folder, String tensor) {
+    FloatTensor t = folder.readFloat(tensor);
+    return m.create(t.data(), new Shape(t.shape()));
+  }
+
+  private static HfModelFolder tokenizerFolder(
+      MergeRecipe recipe, Map<String, HfModelFolder> folders, String reference) {
+    String source = recipe.effectiveTokenizerSource();
+    if (source == null || source.equals("base")) {
+      return folders.get(reference);
+    }
+    Preconditions.checkArgument(
+        folders.containsKey(source),
+        "tokenizer source %s is not supported; use base or one of the models %s",
+        source,
+        folders.keySet());
+    return folders.get(source);
+  }
+
+  static DType outDtype(MergeRecipe recipe, HfModelFolder reference) {
+    String name = recipe.outDtype() != null ? recipe.outDtype() : recipe.dtype();
+    if (name == null) {
+      return reference.tensors().values().stream()
+          .map(TensorInfo::dtype)
+          .filter(DType::isFloatingPoint)
+          .findFirst()
+          .orElse(DType.F32);
+    }
+    return switch (name.toLowerCase(Locale.ROOT)) {
+      case "float32", "fp32", "f32" -> DType.F32;
+      case "float16", "fp16", "f16", "half" -> DType.F16;
+      case "bfloat16", "bf16" -> DType.BF16;
+      default -> throw new IllegalArgumentException("Unsupported dtype in recipe: " + name);
+    };
+  }
+
+  private static void writeRecipe(MergeRecipe recipe, Path out, Configuration conf) {
+    try (OutputStream os = out.getFileSystem(conf).create(new Path(out, RECIPE_FILE), true)) {
+      os.write(RecipeYaml.write(recipe).getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new IllegalStateException("Cannot write " + RECIPE_FILE + " to " + out, e);
+    }
+  }
+}

@@ -1,0 +1,170 @@
+package dev.evomerge.worker.merge.bench;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import dev.evomerge.worker.merge.MergeEngine;
+import dev.evomerge.worker.merge.MergeMethod;
+import dev.evomerge.worker.merge.MergeMethods;
+import dev.evomerge.worker.merge.Params;
+import dev.evomerge.worker.merge.PreparedTensor;
+import dev.evomerge.worker.merge.ResolvedParams;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Combine-step throughput on resident inputs (the search's inner loop) against a plain device copy
+ * of the same input bytes.
+ *
+ * <p>Run (from the repository root, after {@code mvn -q -pl worker-udf -DskipTests package} and
+ * {@code mvn -q -pl worker-udf dependency:build-classpath -Dmdep.outputFile=target/cp.txt}):
+ *
+ * <pre>
+ * java -Dai.djl.offline=true -cp worker-udf/target/classes:$(cat worker-udf/target/cp.txt) \
+ *   dev.evomerge.worker.merge.bench.MergeBenchmark [--models 4] [--rows 4096] [--cols 4096]
+ *   [--tensors 2] [--reps 5] [--device cpu|gpu] [--density 0.5]
+ * </pre>
+ *
+ * GB/s counts the input bytes ({@code models x tensors x rows x cols x 4}) per second of wall time;
+ * the copies read and write those same bytes once: {@code duplicate()} allocates its result like
+ * every combine does, the second copies into an array allocated beforehand. Ratios are against the
+ * first. On a shared CPU set {@code OMP_NUM_THREADS} to the cores you own: spinning OpenMP barriers
+ * of an oversubscribed pool make chunked methods 10x slower and erratic.
+ *
+ * <p>Measured on the 2-core development VM while other builds kept its load average at 7-8, so
+ * absolute figures are several times below an idle machine; defaults, median of 5, ms for both
+ * tensors: {@code OMP_NUM_THREADS=1}: copy (duplicate) 620, copy into allocated 185, linear 274,
+ * task_arithmetic 375, ties 1991, dare_ties 3344. {@code OMP_NUM_THREADS=2}: 934, 97, 184, 341,
+ * 5960, 8079.
+ */
+public final class MergeBenchmark {
+  private MergeBenchmark() {}
+
+  public static void main(String[] args) {
+    int models = 4;
+    long rows = 4096;
+    long cols = 4096;
+    int tensors = 2;
+    int reps = 5;
+    double density = 0.5;
+    String device = "cpu";
+    for (int i = 0; i < args.length; i += 2) {
+      String v = args[i + 1];
+      switch (args[i]) {
+        case "--models" -> models = Integer.parseInt(v);
+        case "--rows" -> rows = Long.parseLong(v);
+        case "--cols" -> cols = Long.parseLong(v);
+        case "--tensors" -> tensors = Integer.parseInt(v);
+        case "--reps" -> reps = Integer.parseInt(v);
+        case "--density" -> density = Double.parseDouble(v);
+        case "--device" -> device = v;
+        default -> throw new IllegalArgumentException("Unknown option " + args[i]);
+      }
+    }
+    Device dev = Device.fromName(device);
+    try (NDManager resident = NDManager.newBaseManager(dev)) {
+      Shape shape = new Shape(rows, cols);
+      List<String> names = new ArrayList<>();
+      for (int m = 0; m < models; m++) {
+        names.add("model" + m);
+      }
+      List<PreparedTensor> prepared = new ArrayList<>();
+      for (int t = 0; t < tensors; t++) {
+        NDArray base = resident.randomNormal(shape);
+        List<NDArray> inputs = new ArrayList<>();
+        for (int m = 0; m < models; m++) {
+          inputs.add(base.add(resident.randomNormal(0, 0.01f, shape, base.getDataType())));
+        }
+        prepared.add(MergeEngine.prepare("t" + t, names, inputs, base, true));
+        inputs.forEach(NDArray::close);
+      }
+      double gb = models * tensors * rows * cols * 4 / 1e9;
+      System.out.printf(
+          Locale.ROOT,
+          "%d models x %d tensors of %dx%d F32 on %s: %.2f GB of inputs, %d reps, %d threads%n",
+          models,
+          tensors,
+          rows,
+          cols,
+          dev,
+          gb,
+          reps,
+          Runtime.getRuntime().availableProcessors());
+      double copy = time(reps, () -> copyAll(prepared));
+      report("copy (duplicate)", gb, copy, copy);
+      List<NDArray> targets = new ArrayList<>();
+      for (PreparedTensor t : prepared) {
+        targets.add(t.stacked().zerosLike());
+      }
+      double inPlace =
+          time(
+              reps,
+              () -> {
+                for (int i = 0; i < prepared.size(); i++) {
+                  targets.get(i).set(new NDIndex(":"), prepared.get(i).stacked());
+                }
+              });
+      report("copy (into allocated)", gb, inPlace, copy);
+      targets.forEach(NDArray::close);
+      for (String method : List.of("linear", "task_arithmetic", "ties", "dare_ties")) {
+        MergeMethod mm = MergeMethods.get(method);
+        Map<String, Object> pm =
+            method.equals("linear") || method.equals("task_arithmetic")
+                ? Map.of("weight", 0.25)
+                : Map.of("weight", 0.25, "density", density);
+        List<Map<String, Object>> per = new ArrayList<>();
+        for (int m = 0; m < models; m++) {
+          per.add(pm);
+        }
+        ResolvedParams p = Params.resolve(mm, Map.of(), per, 1, "bench", names);
+        double s =
+            time(
+                reps,
+                () -> {
+                  for (PreparedTensor t : prepared) {
+                    try (NDManager out = resident.newSubManager()) {
+                      MergeEngine.combine(mm, t, p, out);
+                    }
+                  }
+                });
+        report(
+            method + (pm.containsKey("density") ? " (density " + density + ")" : ""), gb, s, copy);
+      }
+    }
+  }
+
+  private static void copyAll(List<PreparedTensor> prepared) {
+    for (PreparedTensor t : prepared) {
+      try (NDArray c = t.stacked().duplicate()) {
+        c.getShape();
+      }
+    }
+  }
+
+  /** Median seconds of {@code reps} runs after one warm-up. */
+  private static double time(int reps, Runnable r) {
+    r.run();
+    double[] s = new double[reps];
+    for (int i = 0; i < reps; i++) {
+      long t0 = System.nanoTime();
+      r.run();
+      s[i] = (System.nanoTime() - t0) / 1e9;
+    }
+    java.util.Arrays.sort(s);
+    return s[reps / 2];
+  }
+
+  private static void report(String name, double gb, double seconds, double copySeconds) {
+    System.out.printf(
+        Locale.ROOT,
+        "%-28s %8.1f ms  %6.2f GB/s  %5.2fx copy bandwidth%n",
+        name,
+        seconds * 1e3,
+        gb / seconds,
+        copySeconds / seconds);
+  }
+}

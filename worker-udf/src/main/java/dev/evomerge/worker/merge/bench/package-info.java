@@ -1,0 +1,2 @@
+/** Throughput benchmark of the merge engine's combine step against a plain copy. */
+package dev.evomerge.worker.merge.bench;
