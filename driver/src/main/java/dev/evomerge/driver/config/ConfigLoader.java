@@ -10,6 +10,7 @@ import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
 import dev.evomerge.driver.search.Strategies;
+import dev.evomerge.worker.merge.MergeMethods;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,7 +32,6 @@ import java.util.TreeMap;
  * an error naming the key, where it was set, and the nearest known key.
  */
 public final class ConfigLoader {
-  private static final Set<String> METHODS = Set.of("linear");
   private static final Set<String> OUT_DTYPES = Set.of("float32", "float16", "bfloat16");
 
   private ConfigLoader() {}
@@ -125,7 +125,8 @@ public final class ConfigLoader {
       String joined = String.join(".", parts);
       if (parts.get(0).equals("spark")
           || joined.startsWith("spark.")
-          || joined.startsWith("evomerge.search.options.")) {
+          || joined.startsWith("evomerge.search.options.")
+          || joined.startsWith("evomerge.merge.parameters.")) {
         // passed through: Spark's keys to Spark, strategy options to the strategy's own checks
         continue;
       }
@@ -144,6 +145,19 @@ public final class ConfigLoader {
     }
   }
 
+  private static String nearest(String value, java.util.Collection<String> names) {
+    String best = null;
+    int distance = Integer.MAX_VALUE;
+    for (String n : names) {
+      int d = editDistance(value, n);
+      if (d < distance) {
+        distance = d;
+        best = n;
+      }
+    }
+    return best != null && distance <= 3 ? "; did you mean '" + best + "'?" : "";
+  }
+
   private static String suggestion(String key, Config reference) {
     String best = null;
     int bestDistance = Integer.MAX_VALUE;
@@ -154,7 +168,9 @@ public final class ConfigLoader {
         best = e.getKey();
       }
     }
-    for (String nullKey : List.of("evomerge.models.tokenizer-source", "evomerge.eval.dev-set")) {
+    for (String nullKey :
+        List.of(
+            "evomerge.models.tokenizer-source", "evomerge.models.base", "evomerge.eval.dev-set")) {
       int d = editDistance(key, nullKey);
       if (d < bestDistance) {
         bestDistance = d;
@@ -187,7 +203,13 @@ public final class ConfigLoader {
 
   private static RunSettings settings(Config c) {
     String method = c.getString("evomerge.merge.method");
-    check(c, METHODS.contains(method), "evomerge.merge.method", "must be one of " + METHODS);
+    check(
+        c,
+        MergeMethods.names().contains(method),
+        "evomerge.merge.method",
+        "must be one of " + MergeMethods.names() + nearest(method, MergeMethods.names()));
+    List<String> genes = c.getStringList("evomerge.merge.genes");
+    check(c, !genes.isEmpty(), "evomerge.merge.genes", "must name at least one parameter");
     String strategy = c.getString("evomerge.search.strategy");
     check(
         c,
@@ -239,11 +261,13 @@ public final class ConfigLoader {
         c.getLong("evomerge.run.seed"),
         generations,
         new ArrayList<>(sources),
+        c.getIsNull("evomerge.models.base") ? null : c.getString("evomerge.models.base"),
         c.getIsNull("evomerge.models.tokenizer-source")
             ? null
             : c.getString("evomerge.models.tokenizer-source"),
         method,
-        c.getBoolean("evomerge.merge.normalize"),
+        genes,
+        c.getObject("evomerge.merge.parameters").unwrapped(),
         outDtype,
         new RunSettings.SearchSettings(
             strategy,

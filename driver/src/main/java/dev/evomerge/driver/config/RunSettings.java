@@ -14,9 +14,11 @@ public record RunSettings(
     long seed,
     int generations,
     List<String> sources,
+    String base,
     String tokenizerSource,
     String mergeMethod,
-    boolean normalize,
+    List<String> genes,
+    Map<String, Object> mergeParameters,
     String outDtype,
     SearchSettings search,
     EvalSettings eval,
@@ -25,6 +27,8 @@ public record RunSettings(
 
   public RunSettings {
     sources = List.copyOf(sources);
+    genes = List.copyOf(genes);
+    mergeParameters = Map.copyOf(mergeParameters);
     spark = Map.copyOf(spark);
   }
 

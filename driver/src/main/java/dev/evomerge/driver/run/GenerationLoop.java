@@ -8,10 +8,12 @@ import dev.evomerge.driver.search.Evaluated;
 import dev.evomerge.driver.search.Genome;
 import dev.evomerge.driver.search.SearchRun;
 import dev.evomerge.driver.search.StoppingRules;
+import dev.evomerge.worker.eval.CandidateParams;
 import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.MergedModelWriter;
 import dev.evomerge.worker.io.DType;
+import dev.evomerge.worker.merge.RecipeYaml;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -167,16 +169,35 @@ public final class GenerationLoop {
    *
    * @throws RunError naming the config key when the strategy or its options are invalid
    */
+  /** Genes that are fractions of a tensor (mergekit's density, epsilon, gamma, t). */
+  static final java.util.Set<String> FRACTION_GENES =
+      java.util.Set.of("density", "epsilon", "gamma", "t");
+
   public static SearchRun newSearch(RunSettings settings) {
     RunSettings.SearchSettings s = settings.search();
     int n = settings.sources().size();
-    Bounds bounds = Bounds.uniform(n, s.lower(), s.upper());
+    List<String> genes = settings.genes();
+    int g = genes.size();
+    double[] lower = new double[n * g];
+    double[] upper = new double[n * g];
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < g; j++) {
+        boolean fraction = FRACTION_GENES.contains(genes.get(j));
+        lower[i * g + j] = fraction ? 0.01 : s.lower();
+        upper[i * g + j] = fraction ? 1.0 : s.upper();
+      }
+    }
+    Bounds bounds = new Bounds(lower, upper, null);
     List<Genome> initial = new ArrayList<>();
     if (s.seedWithSources()) {
       initial.add(new Genome(bounds.center()));
-      for (int i = 0; i < n; i++) {
-        double[] alone = bounds.lower();
-        alone[i] = s.upper();
+      int weight = genes.indexOf("weight");
+      for (int i = 0; weight >= 0 && i < n; i++) {
+        // source i alone: its weight at the top, the other weights at the bottom
+        double[] alone = bounds.center();
+        for (int k = 0; k < n; k++) {
+          alone[k * g + weight] = k == i ? upper[k * g + weight] : lower[k * g + weight];
+        }
         initial.add(new Genome(alone));
       }
     }
@@ -203,26 +224,35 @@ public final class GenerationLoop {
       throw new RunError(
           "Every candidate failed; the errors are in " + folder.dir().resolve("history.jsonl"));
     }
-    double[] weights = best.genome().genes();
+    double[] genome = best.genome().genes();
     ObjectNode provenance = RunFolder.JSON.createObjectNode();
     ObjectNode origin = provenance.putObject("evomerge");
     origin.put("merge_method", settings.mergeMethod());
-    origin.put("normalize", settings.normalize());
     origin.put("fitness", best.fitness());
+    origin.put("seed", settings.seed());
+    CandidateParams params = new CandidateParams(checked.spec(), genome);
     ArrayNode models = origin.putArray("models");
-    for (int i = 0; i < weights.length; i++) {
-      models.addObject().put("model", checked.spec().sourceUris().get(i)).put("weight", weights[i]);
+    for (int i = 0; i < settings.sources().size(); i++) {
+      ObjectNode m = models.addObject().put("model", checked.spec().sourceUris().get(i));
+      m.set("parameters", RunFolder.JSON.valueToTree(params.perModel().get(i)));
     }
-    MergedModelWriter.writeLinear(
+    MergedModelWriter.write(
         checked.spec(),
-        weights,
+        genome,
         new org.apache.hadoop.fs.Path(folder.bestModelDir().toUri()),
         dtype(settings.outDtype()),
         provenance);
+    try {
+      java.nio.file.Files.writeString(
+          folder.bestModelDir().resolve("recipe.yaml"),
+          RecipeYaml.write(MergedModelWriter.recipe(checked.spec(), genome, settings.outDtype())));
+    } catch (java.io.IOException e) {
+      throw new RunError("Cannot write recipe.yaml in " + folder.bestModelDir(), e);
+    }
     folder.writeJson("best.json", origin);
     console.printf(
         Locale.ROOT,
-        "best fitness %.5f with weights %s -> %s%n",
+        "best fitness %.5f with genes %s -> %s%n",
         best.fitness(),
         best.genome(),
         folder.bestModelDir());

@@ -1,11 +1,14 @@
 package dev.evomerge.driver.run;
 
 import dev.evomerge.driver.config.RunSettings;
+import dev.evomerge.worker.eval.CandidateParams;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.io.CheckpointException;
 import dev.evomerge.worker.io.HfModelFolder;
 import dev.evomerge.worker.io.ModelCompatibility;
 import dev.evomerge.worker.io.TensorInfo;
+import dev.evomerge.worker.merge.MergeMethod;
+import dev.evomerge.worker.merge.MergeMethods;
 import dev.evomerge.worker.model.LlamaConfig;
 import dev.evomerge.worker.model.ModelConfigException;
 import java.io.File;
@@ -50,10 +53,15 @@ public final class Preflight {
       throw new RunError(e.getMessage(), e);
     }
     checkExpectedTensors(first, config);
+    String baseUri = settings.base() == null ? null : toUri(settings.base());
     try {
-      ModelCompatibility.check(folders); // headers only: names, shapes, vocab, layers
+      List<HfModelFolder> all = new ArrayList<>(folders);
+      if (baseUri != null) {
+        all.add(open(baseUri, conf));
+      }
+      ModelCompatibility.check(all); // headers only: names, shapes, vocab, layers
     } catch (CheckpointException e) {
-      throw new RunError(e.getMessage() + " (evomerge.models.sources)", e);
+      throw new RunError(e.getMessage() + " (evomerge.models.sources, evomerge.models.base)", e);
     }
 
     String tokenizerFolder =
@@ -78,12 +86,33 @@ public final class Preflight {
     EvalSpec spec =
         new EvalSpec(
             uris,
+            baseUri,
             tokenizer.toString(),
-            settings.normalize(),
+            settings.mergeMethod(),
+            settings.genes(),
+            settings.mergeParameters(),
+            settings.seed(),
             settings.eval().maxLength(),
             settings.eval().batchSize(),
             hadoop);
+    checkMergeParameters(spec);
     return new CheckedRun(spec, devSet, config, conf);
+  }
+
+  /** The method, its genes and fixed parameters, checked on one genome before any tensor. */
+  private static void checkMergeParameters(EvalSpec spec) {
+    MergeMethod method = MergeMethods.get(spec.method());
+    if (method.baseUse() == MergeMethod.BaseUse.REQUIRED && spec.baseUri() == null) {
+      throw new RunError(
+          "Merge method " + spec.method() + " needs a base model: set evomerge.models.base");
+    }
+    double[] probe = new double[spec.genomeLength()];
+    java.util.Arrays.fill(probe, 0.5);
+    try {
+      new CandidateParams(spec, probe);
+    } catch (IllegalArgumentException e) {
+      throw new RunError(e.getMessage() + " (evomerge.merge.genes, evomerge.merge.parameters)", e);
+    }
   }
 
   /** {@code spark.hadoop.*} settings with the prefix removed, as Spark passes them to Hadoop. */

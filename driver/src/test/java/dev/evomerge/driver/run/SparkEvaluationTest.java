@@ -108,7 +108,7 @@ class SparkEvaluationTest {
         List.of(
             new CandidateSpec(0, new double[] {1, 1, 1}),
             new CandidateSpec(1, new double[] {Double.NaN, 1, 1}),
-            new CandidateSpec(2, new double[] {1, -1, 0}));
+            new CandidateSpec(2, new double[] {1, 1}));
     Map<Long, CandidateResult> results;
     long tokensBefore;
     try (SparkGenerationEvaluator evaluator =
@@ -122,6 +122,6 @@ class SparkEvaluationTest {
     assertTrue(results.get(1L).isFailed());
     assertTrue(results.get(1L).error().contains("non-finite"), results.get(1L).error());
     assertTrue(results.get(2L).isFailed());
-    assertTrue(results.get(2L).error().contains("sum to zero"), results.get(2L).error());
+    assertTrue(results.get(2L).error().contains("Genome has 2 genes"), results.get(2L).error());
   }
 }

@@ -8,22 +8,39 @@ import java.util.Map;
  * What every executor needs to know once per run (broadcast once, a few hundred bytes).
  *
  * @param sourceUris absolute URIs of the source model folders, in genome order
+ * @param baseUri the base model (task vectors are {@code source - base}), or null
  * @param tokenizerUri URI of the {@code tokenizer.json} to score with
- * @param normalize whether merge weights are divided by their sum (mergekit linear default)
+ * @param method merge method, by its mergekit name
+ * @param genes the per-model parameters a genome holds, model-major: genome index {@code i *
+ *     genes.size() + j} is parameter {@code genes[j]} of source {@code i}
+ * @param global the method's global parameters the user fixed ({@code normalize}, {@code lambda};
+ *     Double or Boolean); the rest take the method's defaults
+ * @param seed seed of random drops (DARE, DELLA), recorded in the exported recipe
  * @param maxLength longest token sequence scored, BOS included
  * @param batchSize rows per forward pass
  * @param hadoopConf Hadoop settings (for example {@code fs.s3a.*}) executors open files with
  */
 public record EvalSpec(
     List<String> sourceUris,
+    String baseUri,
     String tokenizerUri,
-    boolean normalize,
+    String method,
+    List<String> genes,
+    Map<String, Object> global,
+    long seed,
     int maxLength,
     int batchSize,
     Map<String, String> hadoopConf)
     implements Serializable {
   public EvalSpec {
     sourceUris = List.copyOf(sourceUris);
+    genes = List.copyOf(genes);
+    global = Map.copyOf(global);
     hadoopConf = Map.copyOf(hadoopConf);
+  }
+
+  /** Genome length: one value per (source, gene). */
+  public int genomeLength() {
+    return sourceUris.size() * genes.size();
   }
 }

@@ -3,13 +3,16 @@ package dev.evomerge.worker.eval;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.evomerge.worker.io.DType;
 import dev.evomerge.worker.io.FloatTensor;
 import dev.evomerge.worker.io.HfModelFolder;
 import dev.evomerge.worker.io.HfModelWriter;
+import dev.evomerge.worker.merge.MergeEngine;
+import dev.evomerge.worker.merge.MergeRecipe;
+import dev.evomerge.worker.merge.ParamValue;
+import dev.evomerge.worker.merge.PreparedTensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,30 +21,34 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 
 /**
- * Writes a candidate's merged weights as an HF checkpoint with the same combine code the executors
- * score with, one tensor at a time, so the written model is the evaluated one.
+ * Writes a candidate as an HF checkpoint with the same merge engine and parameters the executors
+ * scored it with, one tensor at a time, so the written model is the evaluated one.
  */
 public final class MergedModelWriter {
   private MergedModelWriter() {}
 
-  public static void writeLinear(
-      EvalSpec spec, double[] weights, Path target, DType dtype, ObjectNode extraConfig) {
+  public static void write(
+      EvalSpec spec, double[] genome, Path target, DType dtype, ObjectNode extraConfig) {
     Configuration conf = ResidentSources.hadoopConf(spec);
+    CandidateParams params = new CandidateParams(spec, genome);
     List<HfModelFolder> folders = new ArrayList<>();
     for (String uri : spec.sourceUris()) {
       folders.add(HfModelFolder.open(uri, conf));
     }
+    HfModelFolder base = spec.baseUri() == null ? null : HfModelFolder.open(spec.baseUri(), conf);
     Map<String, FloatTensor> merged = new LinkedHashMap<>();
     try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
       for (String name : folders.get(0).tensors().keySet()) {
-        try (NDScope scope = new NDScope()) {
-          scope.suppressNotUsedWarning();
-          List<Map<String, NDArray>> inputs = new ArrayList<>();
+        try (NDManager tensor = manager.newSubManager()) {
+          List<NDArray> inputs = new ArrayList<>();
           for (HfModelFolder folder : folders) {
-            FloatTensor t = folder.readFloat(name);
-            inputs.add(Map.of(name, manager.create(t.data(), new Shape(t.shape()))));
+            inputs.add(array(tensor, folder.readFloat(name)));
           }
-          NDArray out = LinearCombine.combine(inputs, weights, spec.normalize()).get(name);
+          NDArray baseArray = base == null ? null : array(tensor, base.readFloat(name));
+          PreparedTensor prepared =
+              MergeEngine.prepare(params.method(), name, spec.sourceUris(), inputs, baseArray);
+          NDArray out =
+              MergeEngine.combine(params.method(), prepared, params.resolve(name), tensor);
           merged.put(name, new FloatTensor(out.getShape().getShape(), out.toFloatArray()));
         }
       }
@@ -58,5 +65,34 @@ public final class MergedModelWriter {
         merged,
         dtype,
         HfModelFolder.open(tokenizerFolder.toString(), conf).tokenizerFiles());
+  }
+
+  /** The candidate as a mergekit recipe, so it can be reproduced with mergekit itself. */
+  public static MergeRecipe recipe(EvalSpec spec, double[] genome, String outDtype) {
+    CandidateParams params = new CandidateParams(spec, genome);
+    List<MergeRecipe.InputModel> models = new ArrayList<>();
+    for (int i = 0; i < spec.sourceUris().size(); i++) {
+      Map<String, ParamValue> p = new LinkedHashMap<>();
+      params.perModel().get(i).forEach((k, v) -> p.put(k, new ParamValue.Scalar(v)));
+      models.add(new MergeRecipe.InputModel(spec.sourceUris().get(i), p));
+    }
+    Map<String, ParamValue> global = new LinkedHashMap<>();
+    spec.global().forEach((k, v) -> global.put(k, new ParamValue.Scalar(v)));
+    return new MergeRecipe(
+        spec.method(),
+        spec.baseUri(),
+        models,
+        null,
+        global,
+        "float32",
+        outDtype,
+        null,
+        null,
+        spec.seed(),
+        null);
+  }
+
+  private static NDArray array(NDManager manager, FloatTensor t) {
+    return manager.create(t.data(), new Shape(t.shape()));
   }
 }

@@ -3,10 +3,13 @@ package dev.evomerge.worker.eval;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import dev.evomerge.worker.io.FloatTensor;
 import dev.evomerge.worker.io.HfModelFolder;
+import dev.evomerge.worker.merge.MergeEngine;
+import dev.evomerge.worker.merge.MergeMethod;
+import dev.evomerge.worker.merge.MergeMethods;
+import dev.evomerge.worker.merge.PreparedTensor;
 import dev.evomerge.worker.model.LlamaConfig;
 import dev.evomerge.worker.score.TextTokenizer;
 import java.io.IOException;
@@ -35,14 +38,14 @@ public final class ResidentSources implements AutoCloseable {
   private final String key;
   private final LlamaConfig config;
   private final NDManager manager;
-  private final List<Map<String, NDArray>> tensors;
+  private final Map<String, PreparedTensor> tensors;
   private final TextTokenizer tokenizer;
 
   private ResidentSources(
       String key,
       LlamaConfig config,
       NDManager manager,
-      List<Map<String, NDArray>> tensors,
+      Map<String, PreparedTensor> tensors,
       TextTokenizer tokenizer) {
     this.key = key;
     this.config = config;
@@ -60,7 +63,10 @@ public final class ResidentSources implements AutoCloseable {
   public static synchronized ResidentSources get(EvalSpec spec, Device device) {
     Configuration conf = hadoopConf(spec);
     List<HfModelFolder> folders = new ArrayList<>();
-    StringBuilder key = new StringBuilder(device + "|" + spec.tokenizerUri());
+    StringBuilder key = new StringBuilder(device + "|" + spec.method() + "|" + spec.tokenizerUri());
+    if (spec.baseUri() != null) {
+      key.append("|base=").append(HfModelFolder.open(spec.baseUri(), conf).versionKey());
+    }
     for (String uri : spec.sourceUris()) {
       HfModelFolder folder = HfModelFolder.open(uri, conf);
       folders.add(folder);
@@ -89,24 +95,34 @@ public final class ResidentSources implements AutoCloseable {
         LlamaConfig.parse(folders.get(0).config(), folders.get(0).uri() + "/config.json");
     NDManager manager = NDManager.newBaseManager(device);
     try {
-      List<Map<String, NDArray>> tensors = new ArrayList<>();
-      for (HfModelFolder folder : folders) {
-        Map<String, NDArray> arrays = new LinkedHashMap<>();
-        for (String name : folders.get(0).tensors().keySet()) {
-          FloatTensor t = folder.readFloat(name);
-          NDArray a = manager.create(t.data(), new Shape(t.shape()));
-          // never owned by a task's scope, whatever scope happens to be open on this thread
-          NDScope.unregister(a);
-          arrays.put(name, a);
+      MergeMethod method = MergeMethods.get(spec.method());
+      HfModelFolder base = spec.baseUri() == null ? null : HfModelFolder.open(spec.baseUri(), conf);
+      Map<String, PreparedTensor> prepared = new LinkedHashMap<>();
+      for (String name : folders.get(0).tensors().keySet()) {
+        // read one tensor of every source, stack (and subtract the base) once, keep only that
+        try (NDManager scratch = manager.newSubManager()) {
+          List<NDArray> inputs = new ArrayList<>();
+          for (HfModelFolder folder : folders) {
+            inputs.add(array(scratch, folder.readFloat(name)));
+          }
+          NDArray baseArray = base == null ? null : array(scratch, base.readFloat(name));
+          PreparedTensor t =
+              MergeEngine.prepare(method, name, spec.sourceUris(), inputs, baseArray);
+          for (NDArray a : new NDArray[] {t.stacked(), t.base(), t.deltas()}) {
+            if (a != null) {
+              a.attach(manager);
+            }
+          }
+          prepared.put(name, t);
         }
-        tensors.add(Collections.unmodifiableMap(arrays));
       }
       TextTokenizer tokenizer;
       Path tokenizerPath = new Path(spec.tokenizerUri());
       try (InputStream in = tokenizerPath.getFileSystem(conf).open(tokenizerPath)) {
         tokenizer = TextTokenizer.load(in, config.bosTokenId());
       }
-      return new ResidentSources(key, config, manager, List.copyOf(tensors), tokenizer);
+      return new ResidentSources(
+          key, config, manager, Collections.unmodifiableMap(prepared), tokenizer);
     } catch (IOException e) {
       manager.close();
       throw new UncheckedIOException("Cannot read tokenizer " + spec.tokenizerUri(), e);
@@ -130,8 +146,13 @@ public final class ResidentSources implements AutoCloseable {
     return manager;
   }
 
-  public List<Map<String, NDArray>> tensors() {
+  /** Every tensor's inputs, prepared once for the method: what each candidate combines. */
+  public Map<String, PreparedTensor> tensors() {
     return tensors;
+  }
+
+  private static NDArray array(NDManager manager, FloatTensor t) {
+    return manager.create(t.data(), new Shape(t.shape()));
   }
 
   public TextTokenizer tokenizer() {

@@ -1,7 +1,10 @@
 package dev.evomerge.worker.eval;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import dev.evomerge.worker.merge.MergeEngine;
+import dev.evomerge.worker.merge.PreparedTensor;
 import dev.evomerge.worker.model.LlamaModel;
 import dev.evomerge.worker.score.DevExample;
 import dev.evomerge.worker.score.LogLikelihoodScorer;
@@ -39,10 +42,16 @@ public final class ShardEvaluator {
     Map<Long, CandidateResult> out = new LinkedHashMap<>();
     for (CandidateSpec candidate : candidates) {
       long start = System.nanoTime();
-      try (NDScope scope = new NDScope()) {
+      try (NDManager weightsManager = sources.manager().newSubManager();
+          NDScope scope = new NDScope()) {
         scope.suppressNotUsedWarning();
-        Map<String, NDArray> weights =
-            LinearCombine.combine(sources.tensors(), candidate.weights(), spec.normalize());
+        CandidateParams params = new CandidateParams(spec, candidate.weights());
+        Map<String, NDArray> weights = new LinkedHashMap<>();
+        for (PreparedTensor t : sources.tensors().values()) {
+          weights.put(
+              t.name(),
+              MergeEngine.combine(params.method(), t, params.resolve(t.name()), weightsManager));
+        }
         LlamaModel model = new LlamaModel(sources.config(), weights);
         ScorePartial score =
             LogLikelihoodScorer.score(model, sources.manager(), sequences, spec.batchSize());

@@ -37,8 +37,12 @@ class EvomergeKryoRegistratorTest {
     EvalSpec spec =
         new EvalSpec(
             List.of("file:/a", "s3a://b/c"),
+            "file:/base",
             "file:/a/tokenizer.json",
-            true,
+            "dare_ties",
+            List.of("weight", "density"),
+            Map.of("normalize", false, "lambda", 1.5),
+            42L,
             128,
             8,
             Map.of("fs.s3a.endpoint", "http://127.0.0.1:9000", "fs.s3a.path.style.access", "true"));
