@@ -96,6 +96,50 @@ class RunCommandTest {
   }
 
   @Test
+  void dareTiesSearchOverWeightsAndDensitiesExportsAMergekitRecipe() throws Exception {
+    Path runs = tmp.resolve("runs");
+    List<Path> zoo = ToyFixtures.zoo().sources();
+    Outcome o =
+        run(
+            config(runs),
+            List.of(
+                "evomerge.merge.method=dare_ties",
+                "evomerge.models.base=\"" + zoo.get(0) + "\"",
+                "evomerge.models.sources=[\"" + zoo.get(1) + "\", \"" + zoo.get(2) + "\"]",
+                "evomerge.merge.genes=[weight, density]",
+                "evomerge.search.strategy=cmaes"));
+    assertEquals(0, o.code(), o.err());
+    try (Stream<Path> dirs = Files.list(runs)) {
+      Path dir = dirs.findFirst().orElseThrow();
+      for (String line : Files.readAllLines(dir.resolve("history.jsonl"))) {
+        JsonNode genome = JSON.readTree(line).get("genome");
+        assertEquals(4, genome.size(), line);
+        assertTrue(genome.get(1).asDouble() >= 0.01 && genome.get(1).asDouble() <= 1, line);
+      }
+      dev.evomerge.worker.merge.MergeRecipe recipe =
+          dev.evomerge.worker.merge.RecipeYaml.parse(
+              Files.readString(dir.resolve("best/recipe.yaml")));
+      assertEquals("dare_ties", recipe.mergeMethod());
+      assertEquals(3L, recipe.randomSeed());
+      assertEquals(2, recipe.models().size());
+      assertTrue(recipe.baseModel().contains("source-0"));
+      assertTrue(recipe.models().get(0).parameters().containsKey("density"));
+    }
+  }
+
+  @Test
+  void methodNeedingABaseWithoutOneIsRejectedBeforeSparkWork() throws Exception {
+    Path runs = tmp.resolve("runs");
+    Outcome o = run(config(runs), List.of("evomerge.merge.method=ties"));
+    assertEquals(2, o.code());
+    assertTrue(o.err().contains("evomerge.models.base"), o.err());
+    Outcome typo = run(config(runs), List.of("evomerge.merge.method=dare_tie"));
+    assertEquals(2, typo.code());
+    assertTrue(typo.err().contains("did you mean 'dare_ties'"), typo.err());
+    assertFalse(Files.exists(runs));
+  }
+
+  @Test
   void missingModelPathIsOneClearErrorAndNoRunFolder() throws Exception {
     Path runs = tmp.resolve("runs");
     Path missing = tmp.resolve("no-such-model");
