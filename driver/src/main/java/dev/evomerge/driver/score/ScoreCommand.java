@@ -15,6 +15,7 @@ import dev.evomerge.worker.io.HfModelFolder;
 import dev.evomerge.worker.model.LlamaConfig;
 import dev.evomerge.worker.model.LlamaModel;
 import dev.evomerge.worker.model.ModelWeights;
+import dev.evomerge.worker.score.BatchSizing;
 import dev.evomerge.worker.score.ExampleResult;
 import dev.evomerge.worker.score.FitnessFunction;
 import dev.evomerge.worker.score.TaskData;
@@ -50,7 +51,8 @@ public final class ScoreCommand {
       metric, direction (higher | lower), weight, and per kind max_new_tokens, stop,
       answer_regex, match (exact | numeric), verbalizers, target_delimiter.
       Prints each task's metrics and the weighted fitness; --json prints one JSON object with
-      per-row results. Batch size defaults to 8, max length to 2048 tokens.""";
+      per-row results. The batch size defaults to what a quarter of free memory holds
+      at the max length (default 2048 tokens).""";
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -61,7 +63,7 @@ public final class ScoreCommand {
     String model = null;
     List<String> taskFiles = new ArrayList<>();
     boolean json = false;
-    int batchSize = 8;
+    int batchSize = 0;
     int maxLength = 2048;
     try {
       for (int i = 0; i < args.length; i++) {
@@ -157,6 +159,9 @@ public final class ScoreCommand {
         TextTokenizer tokenizer = TextTokenizer.load(folder.folder(), conf, config)) {
       Map<String, NDArray> weights = ModelWeights.load(folder, config, manager);
       LlamaModel model = new LlamaModel(config, weights);
+      if (batchSize == 0) {
+        batchSize = BatchSizing.automatic(config, maxLength);
+      }
       for (TaskSpec t : tasks) {
         try (NDScope scope = new NDScope()) {
           scope.suppressNotUsedWarning();
