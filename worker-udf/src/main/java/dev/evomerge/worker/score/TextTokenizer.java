@@ -75,8 +75,15 @@ public final class TextTokenizer implements AutoCloseable {
   }
 
   private static HuggingFaceTokenizer open(InputStream json) throws IOException {
+    // no truncation or padding inside the tokenizer: DJL would otherwise cut at 512 tokens
+    // silently; callers truncate explicitly, on the side each task kind needs
     return HuggingFaceTokenizer.newInstance(
-        json, Map.of("addSpecialTokens", "false", "maxLength", "1000000"));
+        json,
+        Map.of(
+            "addSpecialTokens", "false",
+            "truncation", "false",
+            "padding", "false",
+            "modelMaxLength", String.valueOf(Integer.MAX_VALUE)));
   }
 
   private static String tokenText(JsonNode n) {

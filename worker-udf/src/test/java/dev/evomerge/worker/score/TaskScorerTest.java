@@ -60,6 +60,7 @@ class TaskScorerTest {
     assertArrayEquals(new long[] {BOS}, tokenizer.prefix());
     assertArrayEquals(new long[] {id('1'), id('+'), id('2')}, tokenizer.encode("1+2"));
     assertEquals("1+2", tokenizer.decode(new long[] {BOS, id('1'), id('+'), id('2'), EOS}));
+    assertEquals(3000, tokenizer.encode("0123456789".repeat(300)).length, "no silent truncation");
     try (TextTokenizer noBos = BigramFixture.tokenizer(false)) {
       assertArrayEquals(new long[0], noBos.prefix());
     }
