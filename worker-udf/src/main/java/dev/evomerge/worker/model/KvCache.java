@@ -1,6 +1,7 @@
 package dev.evomerge.worker.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
 import java.util.Arrays;
 
 /**
@@ -8,7 +9,8 @@ import java.util.Arrays;
  * decoding. Also keeps, on the Java heap, which of those tokens are padding and how many real
  * tokens each row has seen, so the next tokens get the right positions and mask.
  *
- * <p>Holds NDArrays: close it (or the scope that created them) when decoding is done. Not
+ * <p>Owns its NDArrays: they are taken out of the caller's {@code NDScope} so that a decoding loop
+ * can close a scope per step and keep the cache; close the cache when decoding is done. Not
  * thread-safe.
  */
 public final class KvCache implements AutoCloseable {
@@ -49,6 +51,7 @@ public final class KvCache implements AutoCloseable {
   }
 
   void replace(int layer, NDArray k, NDArray v) {
+    NDScope.unregister(k, v);
     if (keys[layer] != null) {
       keys[layer].close();
       values[layer].close();

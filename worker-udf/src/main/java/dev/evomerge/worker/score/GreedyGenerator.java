@@ -1,6 +1,5 @@
 package dev.evomerge.worker.score;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
@@ -101,17 +100,21 @@ public final class GreedyGenerator {
     long[][] generated = new long[rows][maxNewTokens];
     int[] lengths = new int[rows];
     boolean[] done = new boolean[rows];
-    try (NDScope scope = new NDScope();
-        KvCache cache = model.newCache(rows)) {
-      scope.suppressNotUsedWarning();
-      NDArray logits =
-          model.nextTokenLogits(
-              manager.create(ids, new Shape(rows, width)),
-              manager.create(mask, new Shape(rows, width)),
-              cache);
+    // one scope per step: activations of a step are freed before the next, the cache owns K/V
+    try (KvCache cache = model.newCache(rows)) {
+      long[] next;
+      try (NDScope scope = new NDScope()) {
+        scope.suppressNotUsedWarning();
+        next =
+            model
+                .nextTokenLogits(
+                    manager.create(ids, new Shape(rows, width)),
+                    manager.create(mask, new Shape(rows, width)),
+                    cache)
+                .argMax(-1)
+                .toLongArray();
+      }
       for (int step = 0; step < maxNewTokens; step++) {
-        long[] next = logits.argMax(-1).toLongArray();
-        logits.close();
         boolean all = true;
         for (int r = 0; r < rows; r++) {
           if (done[r]) {
@@ -132,7 +135,14 @@ public final class GreedyGenerator {
           break;
         }
         // finished rows keep decoding their last token; their output is no longer read
-        logits = model.nextTokenLogits(manager.create(next, new Shape(rows, 1)), null, cache);
+        try (NDScope scope = new NDScope()) {
+          scope.suppressNotUsedWarning();
+          next =
+              model
+                  .nextTokenLogits(manager.create(next, new Shape(rows, 1)), null, cache)
+                  .argMax(-1)
+                  .toLongArray();
+        }
       }
     }
     List<long[]> out = new ArrayList<>();
