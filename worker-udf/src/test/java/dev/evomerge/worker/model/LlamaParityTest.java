@@ -119,6 +119,23 @@ class LlamaParityTest {
     }
   }
 
+  @org.junit.jupiter.api.Test
+  void loadingNamesTheFolderOfAMissingTensor() {
+    LlamaConfig config = TinyCheckpoints.llama(2);
+    Path p = TinyCheckpoints.write(dir.resolve("plain"), config, 1, DType.F32, List.of());
+    HfModelFolder folder = HfModelFolder.open(p.toUri().toString(), new Configuration());
+    LlamaConfig biased = config.withBiases(true, false);
+    try (NDManager m = manager.newSubManager()) {
+      ModelConfigException e =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              ModelConfigException.class, () -> ModelWeights.load(folder, biased, m));
+      assertTrue(
+          e.getMessage().contains("model.layers.0.self_attn.q_proj.bias")
+              && e.getMessage().contains(folder.uri()),
+          e.getMessage());
+    }
+  }
+
   @ParameterizedTest(name = "{0}")
   @MethodSource("variants")
   void ropeScalingChangesTheReferenceEnoughToBeTested(

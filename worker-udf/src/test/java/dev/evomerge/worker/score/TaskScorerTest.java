@@ -93,6 +93,21 @@ class TaskScorerTest {
   }
 
   @Test
+  void withoutBosTheFirstTokenIsContextNotScored() {
+    TaskSpec spec = TaskSpec.of("lm", "", TaskKind.LOGLIK, 1);
+    TaskPartial p;
+    try (TextTokenizer noBos = BigramFixture.tokenizer(false);
+        NDScope scope = new NDScope()) {
+      scope.suppressNotUsedWarning();
+      p =
+          TaskScorer.score(model, manager, noBos, spec, List.of(TaskExample.text(0, "1234")), 1, 64)
+              .partial();
+    }
+    assertEquals(3, p.tokens());
+    assertEquals(bigram.logp(id('1'), "234"), p.sumLogLik(), 1e-4);
+  }
+
+  @Test
   void multipleChoiceAccuracyAndByteNormalisedAccuracyFollowLmEval() {
     TaskSpec spec =
         new TaskSpec(
