@@ -13,6 +13,8 @@ public final class Main {
         run      run a merge search from a HOCON config (--config FILE [--set key=value ...])
         resume   continue an interrupted run from its last completed generation (RUN_DIR)
         inspect  tensors, dtypes and architecture of model folders; compatibility of several
+        merge    one-shot merge of a mergekit YAML recipe into an HF checkpoint (RECIPE --out DIR)
+        score    score a model folder on task files (--model DIR --task FILE...)
         demo     write the toy zoo (once) and run a short search on it, in Spark local mode
         toy-zoo  write the toy zoo only (--out DIR)
 
@@ -36,6 +38,8 @@ public final class Main {
       case "run" -> RunCommand.run(rest, out, err);
       case "resume" -> ResumeCommand.run(rest, out, err);
       case "inspect" -> dev.evomerge.driver.inspect.InspectCommand.run(rest, out, err);
+      case "merge" -> dev.evomerge.driver.merge.MergeCommand.run(rest, out, err);
+      case "score" -> dev.evomerge.driver.score.ScoreCommand.run(rest, out, err);
       case "demo" -> DemoCommand.run(rest, out, err);
       case "toy-zoo" -> ToyZooCommand.run(rest, out, err);
       default -> {

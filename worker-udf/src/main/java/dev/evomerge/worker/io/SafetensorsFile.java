@@ -368,6 +368,9 @@ public final class SafetensorsFile {
     int size = info.dtype().byteSize();
     ByteBuffer scratch = null;
     try (ByteSource.Reader reader = source.reader()) {
+      // a mapped file that shrank faults asynchronously (an InternalError possibly raised after
+      // any catch could see it): check the length before touching the mapping, and after
+      source.verify();
       for (int done = 0; done < count; ) {
         int n = Math.min(STREAM_CHUNK_ELEMENTS, count - done);
         long pos = dataStart + info.begin() + (first + done) * size;
@@ -458,6 +461,7 @@ public final class SafetensorsFile {
               byteOffset, byteOffset + dst.remaining(), name, info.byteSize(), path));
     }
     try {
+      source.verify();
       source.read(dataStart + info.begin() + byteOffset, dst);
     } catch (IOException e) {
       throw new CheckpointException(

@@ -9,17 +9,30 @@ import java.util.Arrays;
 import java.util.Map;
 
 /**
- * A Llama-family decoder evaluated with DJL NDArrays, numerically as in the Hugging Face
- * definition: RMSNorm and softmax in F32, rotate-half RoPE, grouped-query attention, SwiGLU.
+ * A Llama-family decoder (Llama, Mistral, Qwen2) evaluated with DJL NDArrays, numerically as in the
+ * Hugging Face definitions: RMSNorm and softmax in F32, rotate-half RoPE (optionally scaled),
+ * grouped-query attention, optional q/k/v and output biases, SwiGLU, tied or separate LM head.
  *
  * <p>The model does not own its weights: the caller keeps them alive (for example inside an {@code
  * NDScope} for one merged candidate), so a new candidate swaps weights without rebuilding anything.
- * Sequences are right-padded, so positions are 0..T-1 for every row and the causal mask alone keeps
- * real tokens from seeing padding.
+ * Results are created under the caller's NDScope; call it inside one.
+ *
+ * <p>Padding: without a mask, rows are taken as right-padded (positions 0..T-1, the causal mask
+ * keeps real tokens from seeing later padding). With an attention mask (1 real, 0 padding, left or
+ * right), each row's positions count only its real tokens, as HF derives position ids from the
+ * mask, and padding keys are masked out.
+ *
+ * <p>Not thread-safe (it caches RoPE tables); build one per thread, it is cheap.
  */
 public final class LlamaModel {
+  /** Additive mask value; finite so rows that see only padding stay finite instead of NaN. */
+  private static final float MASKED = -1e9f;
+
   private final LlamaConfig config;
   private final Map<String, NDArray> weights;
+  private final float[] invFreq;
+  private float[] cosTable = new float[0];
+  private float[] sinTable = new float[0];
 
   /** Checks that {@code weights} has every tensor {@code config} needs, with the right shape. */
   public LlamaModel(LlamaConfig config, Map<String, NDArray> weights) {
@@ -34,13 +47,23 @@ public final class LlamaModel {
                 "Tensor %s has shape %s, expected %s",
                 t.name(), w.getShape(), Arrays.toString(t.shape())));
       }
+      if (w.getDataType() != DataType.FLOAT32) {
+        throw new ModelConfigException(
+            String.format("Tensor %s is %s, expected float32", t.name(), w.getDataType()));
+      }
     }
     this.config = config;
     this.weights = weights;
+    this.invFreq = config.invFreq();
   }
 
   public LlamaConfig config() {
     return config;
+  }
+
+  /** An empty KV cache for {@code batch} rows. */
+  public KvCache newCache(int batch) {
+    return new KvCache(config.numLayers(), batch);
   }
 
   /**
@@ -53,33 +76,116 @@ public final class LlamaModel {
     return logits(inputIds).logSoftmax(-1);
   }
 
-  /** Unnormalised next-token scores, F32 {@code [B, T, V]}. */
+  /** As {@link #logProbs(NDArray)}, with an attention mask {@code [B, T]} (1 real, 0 padding). */
+  public NDArray logProbs(NDArray inputIds, NDArray attentionMask) {
+    return logits(inputIds, attentionMask).logSoftmax(-1);
+  }
+
+  /** Unnormalised next-token scores, F32 {@code [B, T, V]}, rows right-padded or unpadded. */
   public NDArray logits(NDArray inputIds) {
+    return lmHead(hidden(inputIds, null, null));
+  }
+
+  /** Unnormalised next-token scores with an attention mask {@code [B, T]} (1 real, 0 padding). */
+  public NDArray logits(NDArray inputIds, NDArray attentionMask) {
+    return lmHead(hidden(inputIds, maskRows(attentionMask), null));
+  }
+
+  /**
+   * Feeds {@code inputIds} after what {@code cache} holds, appends their keys and values to it, and
+   * returns the logits of the last new position, F32 {@code [B, V]}. With left padding the last
+   * position is real in every row.
+   *
+   * @param attentionMask {@code [B, T]} for the new tokens (1 real, 0 padding), or null for all
+   *     real
+   */
+  public NDArray nextTokenLogits(NDArray inputIds, NDArray attentionMask, KvCache cache) {
+    NDArray h = hidden(inputIds, attentionMask == null ? null : maskRows(attentionMask), cache);
+    long t = h.getShape().get(1);
+    return lmHead(h.get(":, " + (t - 1) + ", :"));
+  }
+
+  private NDArray lmHead(NDArray x) {
+    NDArray head =
+        config.tieWordEmbeddings() ? w("model.embed_tokens.weight") : w("lm_head.weight");
+    return x.matMul(head.transpose());
+  }
+
+  private static float[][] maskRows(NDArray mask) {
+    int b = (int) mask.getShape().get(0);
+    int t = (int) mask.getShape().get(1);
+    float[] flat = mask.toType(DataType.FLOAT32, false).toFloatArray();
+    float[][] out = new float[b][];
+    for (int i = 0; i < b; i++) {
+      out[i] = Arrays.copyOfRange(flat, i * t, (i + 1) * t);
+    }
+    return out;
+  }
+
+  /** Final-norm hidden states {@code [B, T, H]}. */
+  private NDArray hidden(NDArray inputIds, float[][] mask, KvCache cache) {
     NDManager m = inputIds.getManager();
-    long seq = inputIds.getShape().get(1);
+    int b = (int) inputIds.getShape().get(0);
+    int t = (int) inputIds.getShape().get(1);
+    int past = cache == null ? 0 : cache.length;
+    if (cache != null && cache.batch != b) {
+      throw new IllegalArgumentException(
+          String.format("KV cache holds %d rows, input has %d", cache.batch, b));
+    }
+    if (config.slidingWindow() > 0 && past + t > config.slidingWindow()) {
+      throw new ModelConfigException(
+          String.format(
+              "Sequence of %d tokens exceeds sliding_window %d (windowed attention is not"
+                  + " implemented)",
+              past + t, config.slidingWindow()));
+    }
+    if (mask == null) {
+      mask = new float[b][t];
+      for (float[] row : mask) {
+        Arrays.fill(row, 1f);
+      }
+    }
+    int[][] positions = new int[b][t];
+    for (int r = 0; r < b; r++) {
+      int seen = cache == null ? 0 : cache.realTokens[r];
+      for (int i = 0; i < t; i++) {
+        positions[r][i] = seen;
+        if (mask[r][i] > 0) {
+          seen++;
+          positions[r][i] = seen - 1;
+        }
+      }
+    }
+    float[][] keyMask;
+    if (cache != null) {
+      cache.append(mask, t);
+      keyMask = cache.keyMask;
+    } else {
+      keyMask = mask;
+    }
+    int keys = past + t;
+    NDArray[] rope = ropeTables(m, positions);
+    NDArray additive = additiveMask(m, keyMask, b, t, past, keys);
+
     NDArray x = w("model.embed_tokens.weight").get(inputIds.toType(DataType.INT64, false));
-    NDArray[] rope = ropeTables(m, (int) seq);
-    NDArray mask = causalMask(m, (int) seq);
     for (int i = 0; i < config.numLayers(); i++) {
       String p = "model.layers." + i + ".";
       NDArray h = rmsNorm(x, w(p + "input_layernorm.weight"));
-      x = x.add(attention(h, p, rope, mask));
+      x = x.add(attention(h, i, p, rope, additive, cache));
       h = rmsNorm(x, w(p + "post_attention_layernorm.weight"));
       x = x.add(mlp(h, p));
     }
-    x = rmsNorm(x, w("model.norm.weight"));
-    NDArray head =
-        config.tieWordEmbeddings() ? w("model.embed_tokens.weight") : w("lm_head.weight");
-    return linear(x, head);
+    return rmsNorm(x, w("model.norm.weight"));
   }
 
   private NDArray w(String name) {
     return weights.get(name);
   }
 
-  /** {@code x W^T}, as {@code torch.nn.Linear} with weight {@code [out, in]}. */
-  private static NDArray linear(NDArray x, NDArray weight) {
-    return x.matMul(weight.transpose());
+  /** {@code x W^T (+ b)}, as {@code torch.nn.Linear} with weight {@code [out, in]}. */
+  private static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+    NDArray y = x.matMul(weight.transpose());
+    return bias == null ? y : y.add(bias);
   }
 
   private NDArray rmsNorm(NDArray x, NDArray weight) {
@@ -88,33 +194,57 @@ public final class LlamaModel {
   }
 
   private NDArray mlp(NDArray h, String p) {
-    NDArray gate = linear(h, w(p + "mlp.gate_proj.weight"));
+    NDArray gate = linear(h, w(p + "mlp.gate_proj.weight"), null);
     NDArray silu = gate.mul(Activation.sigmoid(gate));
-    NDArray up = linear(h, w(p + "mlp.up_proj.weight"));
-    return linear(silu.mul(up), w(p + "mlp.down_proj.weight"));
+    NDArray up = linear(h, w(p + "mlp.up_proj.weight"), null);
+    return linear(silu.mul(up), w(p + "mlp.down_proj.weight"), null);
   }
 
-  private NDArray attention(NDArray h, String p, NDArray[] rope, NDArray mask) {
+  private NDArray attention(
+      NDArray h, int layer, String p, NDArray[] rope, NDArray mask, KvCache cache) {
     long b = h.getShape().get(0);
     long t = h.getShape().get(1);
     int heads = config.numHeads();
     int kvHeads = config.numKvHeads();
-    int d = config.headDim();
-    NDArray q = heads(linear(h, w(p + "self_attn.q_proj.weight")), b, t, heads, d);
-    NDArray k = heads(linear(h, w(p + "self_attn.k_proj.weight")), b, t, kvHeads, d);
-    NDArray v = heads(linear(h, w(p + "self_attn.v_proj.weight")), b, t, kvHeads, d);
-    q = applyRope(q, rope);
-    k = applyRope(k, rope);
     int groups = heads / kvHeads;
-    if (groups > 1) {
-      // each KV head serves `groups` consecutive query heads (repeat_interleave on the head axis)
-      k = k.expandDims(2).broadcast(new Shape(b, kvHeads, groups, t, d)).reshape(b, heads, t, d);
-      v = v.expandDims(2).broadcast(new Shape(b, kvHeads, groups, t, d)).reshape(b, heads, t, d);
+    int d = config.headDim();
+    boolean bias = config.qkvBias();
+    NDArray q =
+        linear(h, w(p + "self_attn.q_proj.weight"), bias ? w(p + "self_attn.q_proj.bias") : null);
+    NDArray k =
+        linear(h, w(p + "self_attn.k_proj.weight"), bias ? w(p + "self_attn.k_proj.bias") : null);
+    NDArray v =
+        linear(h, w(p + "self_attn.v_proj.weight"), bias ? w(p + "self_attn.v_proj.bias") : null);
+    q = applyRope(heads(q, b, t, heads, d), rope);
+    k = applyRope(heads(k, b, t, kvHeads, d), rope);
+    v = heads(v, b, t, kvHeads, d);
+    if (cache != null) {
+      if (cache.keys[layer] != null) {
+        k = cache.keys[layer].concat(k, 2);
+        v = cache.values[layer].concat(v, 2);
+      }
+      cache.replace(layer, k, v);
     }
-    NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).div(Math.sqrt(d)).add(mask);
-    NDArray probs = scores.softmax(-1);
-    NDArray out = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * d);
-    return linear(out, w(p + "self_attn.o_proj.weight"));
+    long keys = k.getShape().get(2);
+    // HF repeat_kv: KV head j serves query heads j*g .. j*g+g-1. Folding those g heads into the
+    // query axis shares K/V without copying them.
+    NDArray qg = q.reshape(b, kvHeads, groups * t, d);
+    NDArray scores =
+        qg.matMul(k.transpose(0, 1, 3, 2))
+            .mul((float) (1.0 / Math.sqrt(d)))
+            .reshape(b, kvHeads, groups, t, keys)
+            .add(mask);
+    NDArray probs = scores.softmax(-1).reshape(b, kvHeads, groups * t, keys);
+    NDArray out =
+        probs
+            .matMul(v)
+            .reshape(b, heads, t, d)
+            .transpose(0, 2, 1, 3)
+            .reshape(b, t, (long) heads * d);
+    return linear(
+        out,
+        w(p + "self_attn.o_proj.weight"),
+        config.outputBias() ? w(p + "self_attn.o_proj.bias") : null);
   }
 
   /** {@code [B, T, H*D]} to {@code [B, H, T, D]}. */
@@ -130,16 +260,50 @@ public final class LlamaModel {
     return x.mul(rope[0]).add(rotated.mul(rope[1]));
   }
 
-  /** cos and sin tables {@code [T, D]} in the rotate-half layout (frequencies repeated twice). */
-  private NDArray[] ropeTables(NDManager m, int seq) {
+  /**
+   * cos and sin tables in the rotate-half layout (frequencies repeated twice): {@code [T, D]} when
+   * every row has the same positions, else {@code [B, 1, T, D]}.
+   */
+  private NDArray[] ropeTables(NDManager m, int[][] positions) {
     int d = config.headDim();
-    float[] cos = new float[seq * d];
-    float[] sin = new float[seq * d];
-    for (int pos = 0; pos < seq; pos++) {
+    int b = positions.length;
+    int t = positions[0].length;
+    int maxPos = 0;
+    boolean same = true;
+    for (int[] row : positions) {
+      same &= Arrays.equals(row, positions[0]);
+      for (int p : row) {
+        maxPos = Math.max(maxPos, p);
+      }
+    }
+    growTables(maxPos + 1);
+    int rows = same ? 1 : b;
+    float[] cos = new float[rows * t * d];
+    float[] sin = new float[rows * t * d];
+    for (int r = 0; r < rows; r++) {
+      for (int i = 0; i < t; i++) {
+        int pos = positions[r][i];
+        System.arraycopy(cosTable, pos * d, cos, (r * t + i) * d, d);
+        System.arraycopy(sinTable, pos * d, sin, (r * t + i) * d, d);
+      }
+    }
+    Shape shape = same ? new Shape(t, d) : new Shape(b, 1, t, d);
+    return new NDArray[] {m.create(cos, shape), m.create(sin, shape)};
+  }
+
+  private void growTables(int positions) {
+    int d = config.headDim();
+    int have = cosTable.length / d;
+    if (positions <= have) {
+      return;
+    }
+    int n = Math.max(positions, Math.max(64, 2 * have));
+    float[] cos = Arrays.copyOf(cosTable, n * d);
+    float[] sin = Arrays.copyOf(sinTable, n * d);
+    for (int pos = have; pos < n; pos++) {
       for (int i = 0; i < d / 2; i++) {
-        // as HF: inv_freq is computed in float32, then multiplied by the position
-        float invFreq = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / d));
-        float angle = pos * invFreq;
+        // as HF: float32 inv_freq times float32 position, cos/sin of the float32 angle
+        float angle = pos * invFreq[i];
         float c = (float) Math.cos(angle);
         float s = (float) Math.sin(angle);
         cos[pos * d + i] = c;
@@ -148,16 +312,36 @@ public final class LlamaModel {
         sin[pos * d + i + d / 2] = s;
       }
     }
-    return new NDArray[] {m.create(cos, new Shape(seq, d)), m.create(sin, new Shape(seq, d))};
+    cosTable = cos;
+    sinTable = sin;
   }
 
-  private static NDArray causalMask(NDManager m, int seq) {
-    float[] mask = new float[seq * seq];
-    for (int i = 0; i < seq; i++) {
-      for (int j = i + 1; j < seq; j++) {
-        mask[i * seq + j] = Float.NEGATIVE_INFINITY;
+  /**
+   * Additive attention mask: causal over cache index (query t sits at index past+t) plus padding
+   * keys. {@code [T, S]} without padding, else {@code [B, 1, 1, T, S]}, to broadcast against the
+   * grouped scores {@code [B, kvHeads, groups, T, S]}.
+   */
+  private static NDArray additiveMask(
+      NDManager m, float[][] keyMask, int b, int t, int past, int keys) {
+    boolean padded = false;
+    for (float[] row : keyMask) {
+      for (int j = 0; j < keys; j++) {
+        padded |= row[j] <= 0;
       }
     }
-    return m.create(mask, new Shape(seq, seq));
+    int rows = padded ? b : 1;
+    float[] mask = new float[rows * t * keys];
+    for (int r = 0; r < rows; r++) {
+      for (int i = 0; i < t; i++) {
+        int base = (r * t + i) * keys;
+        for (int j = 0; j < keys; j++) {
+          if (j > past + i || (padded && keyMask[r][j] <= 0)) {
+            mask[base + j] = MASKED;
+          }
+        }
+      }
+    }
+    Shape shape = padded ? new Shape(b, 1, 1, t, keys) : new Shape(t, keys);
+    return m.create(mask, shape);
   }
 }

@@ -1,5 +1,7 @@
 /**
- * Model runtime: decoder-only transformers of the Llama family evaluated with DJL NDArrays on the
- * executor's device, with weights supplied by the caller (so a merged candidate can replace them).
+ * Model runtime: decoder-only transformers of the Llama family (Llama, Mistral, Qwen2) evaluated
+ * with DJL NDArrays on the executor's device, numerically as the Hugging Face definitions, with
+ * weights supplied by the caller (so a merged candidate can replace them) and a KV cache for
+ * decoding. Config fields whose math is not implemented are refused.
  */
 package dev.evomerge.worker.model;

@@ -1,5 +1,8 @@
 /**
- * Scoring a model on dev-set rows: tokenisation with Hugging Face tokenizers and task metrics whose
- * partial sums reduce across shards (so the driver can combine them exactly).
+ * Scoring a model on dev tasks: tokenisation with Hugging Face tokenizers, the task kinds ({@code
+ * loglik}, {@code multiple_choice}, {@code generate}, {@code classify}) with lm-eval-harness
+ * definitions, and per-task partial sums that reduce across shards ({@link
+ * dev.evomerge.worker.score.TaskPartial#plus}) so the driver can combine them exactly into a
+ * weighted, direction-aware fitness ({@link dev.evomerge.worker.score.FitnessFunction}).
  */
 package dev.evomerge.worker.score;

@@ -5,7 +5,14 @@ import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.score.DevExample;
+import dev.evomerge.worker.score.Direction;
+import dev.evomerge.worker.score.ExampleResult;
 import dev.evomerge.worker.score.ScorePartial;
+import dev.evomerge.worker.score.TaskExample;
+import dev.evomerge.worker.score.TaskKind;
+import dev.evomerge.worker.score.TaskPartial;
+import dev.evomerge.worker.score.TaskResult;
+import dev.evomerge.worker.score.TaskSpec;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.serializer.KryoRegistrator;
@@ -22,7 +29,12 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
           CandidateSpec.class,
           CandidateResult.class,
           DevExample.class,
-          ScorePartial.class);
+          ScorePartial.class,
+          TaskSpec.class,
+          TaskExample.class,
+          TaskPartial.class,
+          TaskResult.class,
+          ExampleResult.class);
 
   @Override
   public void registerClasses(Kryo kryo) {
@@ -32,6 +44,11 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
     kryo.register(CandidateSpec[].class);
     kryo.register(DevExample[].class);
     kryo.register(ScorePartial[].class);
+    kryo.register(TaskKind.class);
+    kryo.register(Direction.class);
+    kryo.register(TaskExample[].class);
+    kryo.register(TaskPartial[].class);
+    kryo.register(ExampleResult[].class);
     kryo.register(double[].class);
     kryo.register(long[].class);
     // List.copyOf / Map.copyOf give the JDK's immutable collections; Kryo copies them into their

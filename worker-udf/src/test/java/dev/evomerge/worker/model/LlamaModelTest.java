@@ -159,12 +159,76 @@ class LlamaModelTest {
     ObjectNode ok = config(2).toJson(json.createObjectNode());
     assertEquals(config(2), LlamaConfig.parse(ok, "config.json"));
     ObjectNode scaled = ok.deepCopy();
-    scaled.putObject("rope_scaling").put("type", "linear").put("factor", 2.0);
+    scaled.putObject("rope_scaling").put("type", "yarn").put("factor", 2.0);
     ModelConfigException e =
         assertThrows(ModelConfigException.class, () -> LlamaConfig.parse(scaled, "m/config.json"));
-    assertTrue(e.getMessage().contains("rope_scaling") && e.getMessage().contains("m/config.json"));
+    assertTrue(
+        e.getMessage().contains("rope_scaling type yarn")
+            && e.getMessage().contains("m/config.json"),
+        e.getMessage());
+    ObjectNode llama3 = ok.deepCopy();
+    llama3.putObject("rope_scaling").put("rope_type", "llama3").put("factor", 8.0);
+    ModelConfigException incomplete =
+        assertThrows(ModelConfigException.class, () -> LlamaConfig.parse(llama3, "m/config.json"));
+    assertTrue(incomplete.getMessage().contains("low_freq_factor"), incomplete.getMessage());
+    for (String[] field :
+        new String[][] {
+          {"mlp_bias", "true"}, {"hidden_act", "\"gelu\""}, {"partial_rotary_factor", "0.5"}
+        }) {
+      ObjectNode bad = ok.deepCopy();
+      bad.set(field[0], readTree(json, field[1]));
+      ModelConfigException refused =
+          assertThrows(ModelConfigException.class, () -> LlamaConfig.parse(bad, "config.json"));
+      assertTrue(refused.getMessage().contains(field[0]), refused.getMessage());
+    }
+    ObjectNode qwenWindow = ok.deepCopy();
+    qwenWindow.putArray("architectures").add("Qwen2ForCausalLM");
+    qwenWindow.put("use_sliding_window", true);
+    assertThrows(ModelConfigException.class, () -> LlamaConfig.parse(qwenWindow, "config.json"));
     ObjectNode other = ok.deepCopy();
     other.putArray("architectures").add("GPT2LMHeadModel");
     assertThrows(ModelConfigException.class, () -> LlamaConfig.parse(other, "config.json"));
+  }
+
+  private static com.fasterxml.jackson.databind.JsonNode readTree(ObjectMapper json, String s) {
+    try {
+      return json.readTree(s);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  @Test
+  void llama3ConfigsWithListEosAndRopeParametersParse() throws Exception {
+    ObjectNode cfg = config(2).toJson(new ObjectMapper().createObjectNode());
+    cfg.putArray("eos_token_id").add(7).add(9);
+    cfg.putObject("rope_scaling")
+        .put("rope_type", "llama3")
+        .put("factor", 8.0)
+        .put("low_freq_factor", 1.0)
+        .put("high_freq_factor", 4.0)
+        .put("original_max_position_embeddings", 8192);
+    LlamaConfig parsed = LlamaConfig.parse(cfg, "config.json");
+    assertEquals(7, parsed.eosTokenId());
+    assertEquals(RopeScaling.llama3(8.0, 1.0, 4.0, 8192), parsed.ropeScaling());
+    ObjectNode v5 = config(2).toJson(new ObjectMapper().createObjectNode());
+    v5.remove("rope_theta");
+    v5.putObject("rope_parameters")
+        .put("rope_type", "linear")
+        .put("factor", 2.0)
+        .put("rope_theta", 5e5);
+    LlamaConfig p5 = LlamaConfig.parse(v5, "config.json");
+    assertEquals(5e5, p5.ropeTheta());
+    assertEquals(RopeScaling.linear(2.0), p5.ropeScaling());
+  }
+
+  @Test
+  void slidingWindowShorterThanTheSequenceIsRefusedNotIgnored() {
+    LlamaConfig c = config(2).withArchitecture("MistralForCausalLM", false, 4);
+    ModelConfigException e =
+        assertThrows(
+            ModelConfigException.class,
+            () -> logProbs(model(c, random(c, 5)), new long[][] {{1, 2, 3, 4, 5}}));
+    assertTrue(e.getMessage().contains("sliding_window 4"), e.getMessage());
   }
 }

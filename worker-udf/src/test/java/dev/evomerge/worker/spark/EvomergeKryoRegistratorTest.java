@@ -8,7 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.score.DevExample;
+import dev.evomerge.worker.score.ExampleResult;
 import dev.evomerge.worker.score.ScorePartial;
+import dev.evomerge.worker.score.TaskExample;
+import dev.evomerge.worker.score.TaskPartial;
+import dev.evomerge.worker.score.TaskResult;
+import dev.evomerge.worker.score.TaskSpec;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Map;
@@ -53,6 +58,32 @@ class EvomergeKryoRegistratorTest {
       new CandidateSpec(1, new double[] {0.2, 0.8}), new CandidateSpec(2, new double[] {1, 0})
     };
     assertArrayEquals(candidates, roundTrip(candidates));
+  }
+
+  @Test
+  void taskRecordsSurviveKryo() {
+    TaskSpec spec =
+        TaskSpec.fromMap(
+            Map.of(
+                "name",
+                "c",
+                "kind",
+                "classify",
+                "verbalizers",
+                Map.of("x", " a", "y", " b"),
+                "stop",
+                List.of("\n")),
+            "t");
+    assertEquals(spec, roundTrip(spec));
+    TaskExample row = TaskExample.choice(4, "ctx", List.of("a", "b", "c"), 2);
+    assertEquals(row, roundTrip(row));
+    TaskResult result =
+        new TaskResult(
+            new TaskPartial("c", 2, 0, 0, 1, 0, new long[] {1, 0, 1, 0}, 5),
+            List.of(
+                new ExampleResult("c", 0, -0.5, true, "x"),
+                new ExampleResult("c", 1, -2, false, "x")));
+    assertEquals(result, roundTrip(result));
   }
 
   @Test
