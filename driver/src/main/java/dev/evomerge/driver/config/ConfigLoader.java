@@ -9,6 +9,7 @@ import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
+import dev.evomerge.driver.search.Names;
 import dev.evomerge.driver.search.Strategies;
 import dev.evomerge.worker.merge.MergeMethods;
 import java.io.File;
@@ -146,23 +147,15 @@ public final class ConfigLoader {
   }
 
   private static String nearest(String value, java.util.Collection<String> names) {
-    String best = null;
-    int distance = Integer.MAX_VALUE;
-    for (String n : names) {
-      int d = editDistance(value, n);
-      if (d < distance) {
-        distance = d;
-        best = n;
-      }
-    }
-    return best != null && distance <= 3 ? "; did you mean '" + best + "'?" : "";
+    String best = Names.nearest(value, names);
+    return best != null && Names.distance(value, best) <= 3 ? "; did you mean '" + best + "'?" : "";
   }
 
   private static String suggestion(String key, Config reference) {
     String best = null;
     int bestDistance = Integer.MAX_VALUE;
     for (Map.Entry<String, ConfigValue> e : reference.entrySet()) {
-      int d = editDistance(key, e.getKey());
+      int d = Names.distance(key, e.getKey());
       if (d < bestDistance) {
         bestDistance = d;
         best = e.getKey();
@@ -171,7 +164,7 @@ public final class ConfigLoader {
     for (String nullKey :
         List.of(
             "evomerge.models.tokenizer-source", "evomerge.models.base", "evomerge.eval.dev-set")) {
-      int d = editDistance(key, nullKey);
+      int d = Names.distance(key, nullKey);
       if (d < bestDistance) {
         bestDistance = d;
         best = nullKey;
@@ -180,25 +173,6 @@ public final class ConfigLoader {
     return best != null && bestDistance <= Math.max(3, key.length() / 4)
         ? "; did you mean '" + best + "'?"
         : "";
-  }
-
-  static int editDistance(String a, String b) {
-    int[] prev = new int[b.length() + 1];
-    int[] cur = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      prev[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      cur[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int sub = prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-        cur[j] = Math.min(sub, Math.min(prev[j] + 1, cur[j - 1] + 1));
-      }
-      int[] t = prev;
-      prev = cur;
-      cur = t;
-    }
-    return prev[b.length()];
   }
 
   private static RunSettings settings(Config c) {

@@ -3,10 +3,10 @@ package dev.evomerge.driver.search;
 import java.util.Collection;
 
 /** Nearest-name suggestions for error messages. */
-final class Names {
+public final class Names {
   private Names() {}
 
-  static String nearest(String name, Collection<String> candidates) {
+  public static String nearest(String name, Collection<String> candidates) {
     String best = null;
     int bestDistance = Integer.MAX_VALUE;
     for (String c : candidates) {
@@ -21,7 +21,7 @@ final class Names {
   }
 
   /** Levenshtein distance. */
-  static int distance(String a, String b) {
+  public static int distance(String a, String b) {
     int[] prev = new int[b.length() + 1];
     int[] cur = new int[b.length() + 1];
     for (int j = 0; j <= b.length(); j++) {
