@@ -93,8 +93,7 @@ public final class RunCommand {
         new SparkGenerationEvaluator(
             spark,
             checked.spec(),
-            checked.devSetUri(),
-            settings.eval().textField(),
+            checked.rows(),
             settings.eval().shards(),
             settings.eval().gpusPerTask())) {
       String ui = evaluator.monitorUrl();

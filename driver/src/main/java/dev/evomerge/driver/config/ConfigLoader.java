@@ -201,7 +201,18 @@ public final class ConfigLoader {
     check(c, generations > 0, "evomerge.run.generations", "must be positive");
     List<String> sources = c.getStringList("evomerge.models.sources");
     check(c, sources.size() >= 2, "evomerge.models.sources", "must list at least two models");
-    check(c, c.getIsNull("evomerge.eval.dev-set") == false, "evomerge.eval.dev-set", "must be set");
+    List<Map<String, Object>> tasks = new ArrayList<>();
+    for (Object t : c.getList("evomerge.eval.tasks").unwrapped()) {
+      check(c, t instanceof Map, "evomerge.eval.tasks", "must be a list of task objects");
+      @SuppressWarnings("unchecked")
+      Map<String, Object> task = (Map<String, Object>) t;
+      tasks.add(task);
+    }
+    check(
+        c,
+        !c.getIsNull("evomerge.eval.dev-set") || !tasks.isEmpty(),
+        "evomerge.eval.dev-set",
+        "must be set (or evomerge.eval.tasks)");
 
     double lower = c.getDouble("evomerge.search.lower");
     double upper = c.getDouble("evomerge.search.upper");
@@ -253,8 +264,8 @@ public final class ConfigLoader {
             plateau,
             plateauThreshold),
         new RunSettings.EvalSettings(
-            c.getString("evomerge.eval.dev-set"),
-            c.getString("evomerge.eval.text-field"),
+            c.getIsNull("evomerge.eval.dev-set") ? null : c.getString("evomerge.eval.dev-set"),
+            tasks,
             shards,
             maxLength,
             batchSize,

@@ -50,7 +50,7 @@ public record RunSettings(
   /** {@code evomerge.eval.*}. */
   public record EvalSettings(
       String devSet,
-      String textField,
+      List<Map<String, Object>> tasks,
       int shards,
       int maxLength,
       int batchSize,

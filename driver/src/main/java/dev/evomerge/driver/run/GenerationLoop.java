@@ -122,12 +122,13 @@ public final class GenerationLoop {
         if (result == null) {
           throw new RunError("No result came back for candidate " + candidates.get(i).id());
         }
-        if (result.isFailed()) {
+        double f = result.isFailed() ? Double.NaN : checked.fitness().fitness(result.tasks());
+        if (!Double.isFinite(f)) {
           // penalised, recorded, and the run goes on
           fitness[i] = Double.NEGATIVE_INFINITY;
           failed++;
         } else {
-          fitness[i] = result.score().meanLogLik();
+          fitness[i] = f;
           best = Math.max(best, fitness[i]);
           sum += fitness[i];
         }
@@ -266,10 +267,17 @@ public final class GenerationLoop {
     for (double w : candidate.weights()) {
       genome.add(w);
     }
-    number(line, "fitness", result.isFailed() ? Double.NaN : result.score().meanLogLik());
-    line.put("tokens", result.score().tokens());
-    line.put("examples", result.score().examples());
-    line.put("duration_ms", result.score().nanos() / 1e6);
+    number(
+        line,
+        "fitness",
+        result.isFailed() ? Double.NaN : checked.fitness().fitness(result.tasks()));
+    if (!result.isFailed()) {
+      ObjectNode tasks = line.putObject("tasks");
+      checked.fitness().metrics(result.tasks()).forEach((name, v) -> number(tasks, name, v));
+    }
+    line.put("tokens", result.tokens());
+    line.put("examples", result.examples());
+    line.put("duration_ms", result.nanos() / 1e6);
     line.put("devices", result.devices());
     if (result.isFailed()) {
       line.put("error", result.error());

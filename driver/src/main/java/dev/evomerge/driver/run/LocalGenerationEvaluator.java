@@ -4,19 +4,19 @@ import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.ShardEvaluator;
-import dev.evomerge.worker.score.DevExample;
+import dev.evomerge.worker.eval.TaskRow;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Scores candidates in this JVM without Spark, on the dev set as one shard: the reference the Spark
- * path is checked against.
+ * Scores candidates in this JVM without Spark, on all tasks' rows as one shard: the reference the
+ * Spark path is checked against.
  */
 public final class LocalGenerationEvaluator implements GenerationEvaluator {
   private final EvalSpec spec;
-  private final List<DevExample> rows;
+  private final List<TaskRow> rows;
 
-  public LocalGenerationEvaluator(EvalSpec spec, List<DevExample> rows) {
+  public LocalGenerationEvaluator(EvalSpec spec, List<TaskRow> rows) {
     this.spec = spec;
     this.rows = List.copyOf(rows);
   }

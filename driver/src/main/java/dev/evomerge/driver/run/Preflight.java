@@ -3,6 +3,7 @@ package dev.evomerge.driver.run;
 import dev.evomerge.driver.config.RunSettings;
 import dev.evomerge.worker.eval.CandidateParams;
 import dev.evomerge.worker.eval.EvalSpec;
+import dev.evomerge.worker.eval.TaskRow;
 import dev.evomerge.worker.io.CheckpointException;
 import dev.evomerge.worker.io.HfModelFolder;
 import dev.evomerge.worker.io.ModelCompatibility;
@@ -11,6 +12,11 @@ import dev.evomerge.worker.merge.MergeMethod;
 import dev.evomerge.worker.merge.MergeMethods;
 import dev.evomerge.worker.model.LlamaConfig;
 import dev.evomerge.worker.model.ModelConfigException;
+import dev.evomerge.worker.score.FitnessFunction;
+import dev.evomerge.worker.score.TaskData;
+import dev.evomerge.worker.score.TaskExample;
+import dev.evomerge.worker.score.TaskKind;
+import dev.evomerge.worker.score.TaskSpec;
 import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -31,7 +37,11 @@ public final class Preflight {
 
   /** What a checked run needs. */
   public record CheckedRun(
-      EvalSpec spec, String devSetUri, LlamaConfig modelConfig, Configuration hadoopConf) {}
+      EvalSpec spec,
+      List<TaskRow> rows,
+      FitnessFunction fitness,
+      LlamaConfig modelConfig,
+      Configuration hadoopConf) {}
 
   public static CheckedRun check(RunSettings settings) {
     Map<String, String> hadoop = hadoopConf(settings.spark());
@@ -80,8 +90,26 @@ public final class Preflight {
 
     GenerationLoop.newSearch(settings); // strategy name and options checked before Spark starts
 
-    String devSet = toUri(settings.eval().devSet());
-    DevSetFile.read(devSet, settings.eval().textField(), conf, 16);
+    List<TaskSpec> tasks = tasks(settings);
+    FitnessFunction fitness;
+    try {
+      fitness = new FitnessFunction(tasks);
+    } catch (IllegalArgumentException e) {
+      throw new RunError(e.getMessage() + " (evomerge.eval.tasks)", e);
+    }
+    List<TaskRow> rows = new ArrayList<>();
+    for (TaskSpec task : tasks) {
+      List<TaskExample> examples;
+      try {
+        examples = TaskData.read(task, conf);
+      } catch (RuntimeException e) {
+        throw new RunError(String.format("Task %s: %s", task.name(), e.getMessage()), e);
+      }
+      if (examples.isEmpty()) {
+        throw new RunError(String.format("Task %s: %s has no rows", task.name(), task.data()));
+      }
+      examples.forEach(x -> rows.add(new TaskRow(task.name(), x)));
+    }
 
     EvalSpec spec =
         new EvalSpec(
@@ -92,11 +120,12 @@ public final class Preflight {
             settings.genes(),
             settings.mergeParameters(),
             settings.seed(),
+            tasks,
             settings.eval().maxLength(),
             settings.eval().batchSize(),
             hadoop);
     checkMergeParameters(spec);
-    return new CheckedRun(spec, devSet, config, conf);
+    return new CheckedRun(spec, List.copyOf(rows), fitness, config, conf);
   }
 
   /** The method, its genes and fixed parameters, checked on one genome before any tensor. */
@@ -113,6 +142,27 @@ public final class Preflight {
     } catch (IllegalArgumentException e) {
       throw new RunError(e.getMessage() + " (evomerge.merge.genes, evomerge.merge.parameters)", e);
     }
+  }
+
+  /** The configured tasks, the dev-set shorthand first, with data paths made absolute URIs. */
+  static List<TaskSpec> tasks(RunSettings settings) {
+    List<TaskSpec> out = new ArrayList<>();
+    if (settings.eval().devSet() != null) {
+      out.add(TaskSpec.of("dev", toUri(settings.eval().devSet()), TaskKind.LOGLIK, 1.0));
+    }
+    List<Map<String, Object>> configured = settings.eval().tasks();
+    for (int i = 0; i < configured.size(); i++) {
+      Map<String, Object> m = new LinkedHashMap<>(configured.get(i));
+      if (m.get("data") instanceof String data) {
+        m.put("data", toUri(data));
+      }
+      try {
+        out.add(TaskSpec.fromMap(m, "evomerge.eval.tasks[" + i + "]"));
+      } catch (IllegalArgumentException e) {
+        throw new RunError(e.getMessage() + " (evomerge.eval.tasks[" + i + "])", e);
+      }
+    }
+    return out;
   }
 
   /** {@code spark.hadoop.*} settings with the prefix removed, as Spark passes them to Hadoop. */

@@ -1,11 +1,10 @@
 package dev.evomerge.driver.spark;
 
 import dev.evomerge.driver.run.GenerationEvaluator;
-import dev.evomerge.driver.run.RunError;
 import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
-import dev.evomerge.worker.score.DevExample;
+import dev.evomerge.worker.eval.TaskRow;
 import dev.evomerge.worker.spark.EvaluateShardFunction;
 import java.util.HashMap;
 import java.util.List;
@@ -18,33 +17,29 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.resource.ResourceProfile;
 import org.apache.spark.resource.ResourceProfileBuilder;
 import org.apache.spark.resource.TaskResourceRequests;
-import org.apache.spark.sql.AnalysisException;
-import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.functions;
 import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
 
 /**
- * Evaluates generations on Spark: the dev set is read once as a DataFrame, split into {@code
- * shards} cached partitions; each generation broadcasts its candidates' coefficients (never
- * weights), every task scores all candidates on its shard against the executor's resident source
- * models, and partial sums are reduced per candidate.
+ * Evaluates generations on Spark: the tasks' rows are split into {@code shards} cached partitions;
+ * each generation broadcasts its candidates' coefficients (never weights), every task scores all
+ * candidates on its shard against the executor's resident source models, and partial sums are
+ * reduced per candidate.
  */
 public final class SparkGenerationEvaluator implements GenerationEvaluator, AutoCloseable {
   private final SparkSession spark;
   private final JavaSparkContext jsc;
   private final Broadcast<EvalSpec> spec;
-  private final JavaRDD<DevExample> shards;
+  private final JavaRDD<TaskRow> shards;
   private final int shardCount;
   private final ResourceProfile profile;
   private final LongAccumulator examplesScored;
   private final LongAccumulator tokensScored;
 
   public SparkGenerationEvaluator(
-      SparkSession spark, EvalSpec spec, String devSetUri, String textField, int shardCount) {
-    this(spark, spec, devSetUri, textField, shardCount, 0);
+      SparkSession spark, EvalSpec spec, List<TaskRow> rows, int shardCount) {
+    this(spark, spec, rows, shardCount, 0);
   }
 
   /**
@@ -52,12 +47,7 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
    *     the evaluation stage); 0 leaves scheduling to the default profile, on CPUs
    */
   public SparkGenerationEvaluator(
-      SparkSession spark,
-      EvalSpec spec,
-      String devSetUri,
-      String textField,
-      int shardCount,
-      double gpusPerTask) {
+      SparkSession spark, EvalSpec spec, List<TaskRow> rows, int shardCount, double gpusPerTask) {
     this.spark = spark;
     this.profile =
         gpusPerTask > 0
@@ -69,44 +59,10 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
     this.shardCount = shardCount;
     this.examplesScored = spark.sparkContext().longAccumulator("evomerge examples scored");
     this.tokensScored = spark.sparkContext().longAccumulator("evomerge tokens scored");
-    jsc.setJobGroup("evomerge-setup", "evomerge: read dev set " + devSetUri, false);
-    try {
-      this.spec = jsc.broadcast(spec);
-      this.shards = devShards(spark, devSetUri, textField, shardCount, spec.hadoopConf());
-    } finally {
-      jsc.clearJobGroup();
-    }
-  }
-
-  private static JavaRDD<DevExample> devShards(
-      SparkSession spark, String uri, String field, int shardCount, Map<String, String> hadoop) {
-    Dataset<Row> rows;
-    try {
-      // the run's Hadoop settings (fs.s3a.*) as source options: they reach the file system even
-      // when the session was started without them
-      rows = spark.read().options(hadoop).json(uri).select(functions.col("`" + field + "`"));
-    } catch (Exception e) {
-      if (e instanceof AnalysisException || e.getCause() instanceof AnalysisException) {
-        throw new RunError(
-            String.format("Dev set %s has no field '%s' (evomerge.eval.text-field)", uri, field),
-            e);
-      }
-      throw e;
-    }
-    JavaRDD<DevExample> examples =
-        rows.javaRDD()
-            .zipWithIndex()
-            .map(t -> new DevExample(t._2(), t._1().isNullAt(0) ? null : t._1().getString(0)))
-            .repartition(shardCount)
-            .persist(StorageLevel.MEMORY_ONLY());
-    List<DevExample> missing = examples.filter(e -> e.text() == null).take(1);
-    if (!missing.isEmpty()) {
-      throw new RunError(
-          String.format(
-              "Dev set %s row %d has no field '%s' (evomerge.eval.text-field)",
-              uri, missing.get(0).index() + 1, field));
-    }
-    return examples;
+    this.spec = jsc.broadcast(spec);
+    // rows were read and checked on the driver; spread round-robin so every shard holds a mix of
+    // tasks and lengths, and kept in executor memory for every generation
+    this.shards = jsc.parallelize(rows, shardCount).persist(StorageLevel.MEMORY_ONLY());
   }
 
   @Override

@@ -140,6 +140,46 @@ class RunCommandTest {
   }
 
   @Test
+  void fitnessIsTheWeightedMeanOfEveryTasksMetric() throws Exception {
+    // a multiple-choice task from the dev text: which continuation follows the context?
+    List<String> texts = new java.util.ArrayList<>();
+    for (String line : Files.readAllLines(ToyFixtures.zoo().devSet())) {
+      texts.add(JSON.readTree(line).get("text").asText());
+    }
+    StringBuilder mc = new StringBuilder();
+    for (int i = 0; i < texts.size(); i++) {
+      String t = texts.get(i);
+      String other = texts.get((i + 1) % texts.size());
+      com.fasterxml.jackson.databind.node.ObjectNode row =
+          JSON.createObjectNode().put("context", t.substring(0, 16)).put("answer", 0);
+      row.putArray("choices").add(t.substring(16)).add(other.substring(16));
+      mc.append(row.toString()).append('\n');
+    }
+    Path mcFile = tmp.resolve("mc.jsonl");
+    Files.writeString(mcFile, mc);
+    Path runs = tmp.resolve("runs");
+    Outcome o =
+        run(
+            config(runs),
+            List.of(
+                "evomerge.eval.tasks=[{name = mc, data = \""
+                    + mcFile
+                    + "\", kind = multiple_choice, metric = acc, weight = 3}]"));
+    assertEquals(0, o.code(), o.err());
+    try (Stream<Path> dirs = Files.list(runs)) {
+      Path dir = dirs.findFirst().orElseThrow();
+      for (String line : Files.readAllLines(dir.resolve("history.jsonl"))) {
+        JsonNode h = JSON.readTree(line);
+        double loglik = h.get("tasks").get("dev").asDouble();
+        double acc = h.get("tasks").get("mc").asDouble();
+        assertTrue(acc >= 0 && acc <= 1, line);
+        assertEquals((1 * loglik + 3 * acc) / 4, h.get("fitness").asDouble(), 1e-12, line);
+        assertEquals(2 * 24L, h.get("examples").asLong(), line);
+      }
+    }
+  }
+
+  @Test
   void missingModelPathIsOneClearErrorAndNoRunFolder() throws Exception {
     Path runs = tmp.resolve("runs");
     Path missing = tmp.resolve("no-such-model");
@@ -204,7 +244,8 @@ class RunCommandTest {
     Files.writeString(dev, "{\"prompt\": \"abc\"}\n");
     Outcome o = run(config(runs), List.of("evomerge.eval.dev-set=\"" + dev + "\""));
     assertEquals(2, o.code());
-    assertTrue(o.err().contains(dev.toString()) && o.err().contains("'text'"), o.err());
+    assertTrue(o.err().contains(dev.toString()) && o.err().contains("field text"), o.err());
+    assertTrue(o.err().contains("Task dev"), o.err());
     assertFalse(Files.exists(runs));
   }
 

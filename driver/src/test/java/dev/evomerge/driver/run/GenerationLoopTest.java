@@ -31,10 +31,7 @@ class GenerationLoopTest {
     Files.writeString(conf, ToyFixtures.config(tmp.resolve("runs")));
     RunSettings settings = ConfigLoader.load(conf.toFile(), List.of());
     Preflight.CheckedRun checked = Preflight.check(settings);
-    LocalGenerationEvaluator local =
-        new LocalGenerationEvaluator(
-            checked.spec(),
-            DevSetFile.read(checked.devSetUri(), "text", checked.hadoopConf(), 1 << 20));
+    LocalGenerationEvaluator local = new LocalGenerationEvaluator(checked.spec(), checked.rows());
     // the real evaluation path, with candidate 1 given NaN weights: materialisation succeeds,
     // the forward pass yields NaN, and the evaluator reports it as a failure
     GenerationEvaluator poisoned =
@@ -79,7 +76,8 @@ class GenerationLoopTest {
     assertTrue(Files.exists(folder.dir().resolve("best/model.safetensors")));
     Map<Long, CandidateResult> check =
         local.evaluate("check", List.of(new CandidateSpec(9, result.best().genome().genes())));
-    assertEquals(result.best().fitness(), check.get(9L).score().meanLogLik(), 1e-9);
+    assertEquals(
+        result.best().fitness(), check.get(9L).tasks().get("dev").metric("mean_loglik"), 1e-9);
   }
 
   private static List<String> fitnessColumn(Path dir) throws Exception {
@@ -99,10 +97,7 @@ class GenerationLoopTest {
         ConfigLoader.load(
             conf.toFile(), List.of("evomerge.search.strategy=cmaes", "evomerge.run.generations=4"));
     Preflight.CheckedRun checked = Preflight.check(settings);
-    LocalGenerationEvaluator local =
-        new LocalGenerationEvaluator(
-            checked.spec(),
-            DevSetFile.read(checked.devSetUri(), "text", checked.hadoopConf(), 1 << 20));
+    LocalGenerationEvaluator local = new LocalGenerationEvaluator(checked.spec(), checked.rows());
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
 
     RunFolder whole = RunFolder.create(settings.outputRoot(), "whole", "");

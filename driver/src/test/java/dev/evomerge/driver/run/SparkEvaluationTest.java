@@ -11,7 +11,6 @@ import dev.evomerge.driver.toy.ToyZoo;
 import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.ResidentSources;
-import dev.evomerge.worker.score.ScorePartial;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,29 +48,31 @@ class SparkEvaluationTest {
             new CandidateSpec(3, new double[] {1, 0, 0}));
     ToyZoo.Zoo zoo = ToyFixtures.zoo();
     Map<Long, CandidateResult> local =
-        new LocalGenerationEvaluator(
-                checked.spec(),
-                DevSetFile.read(
-                    zoo.devSet().toUri().toString(), "text", checked.hadoopConf(), 1 << 20))
+        new LocalGenerationEvaluator(checked.spec(), checked.rows())
             .evaluate("generation 0", candidates);
     Map<Long, CandidateResult> distributed;
     try (SparkGenerationEvaluator evaluator =
-        new SparkGenerationEvaluator(spark, checked.spec(), checked.devSetUri(), "text", 2)) {
+        new SparkGenerationEvaluator(spark, checked.spec(), checked.rows(), 2)) {
       distributed = evaluator.evaluate("generation 0", candidates);
     }
     assertEquals(candidates.size(), distributed.size());
     for (CandidateSpec c : candidates) {
-      ScorePartial a = local.get(c.id()).score();
-      ScorePartial b = distributed.get(c.id()).score();
+      CandidateResult a = local.get(c.id());
+      CandidateResult b = distributed.get(c.id());
       assertEquals(a.tokens(), b.tokens(), "tokens of " + c);
       assertEquals(a.examples(), b.examples(), "rows of " + c);
       // the same float32 forward passes; only batch composition and summation order differ
-      assertEquals(a.meanLogLik(), b.meanLogLik(), 1e-5, "fitness of " + c);
+      assertEquals(
+          checked.fitness().fitness(a.tasks()),
+          checked.fitness().fitness(b.tasks()),
+          1e-5,
+          "fitness of " + c);
     }
     // and the four candidates really differ, so the comparison above is not vacuous
     assertTrue(
         Math.abs(
-                distributed.get(1L).score().meanLogLik() - distributed.get(2L).score().meanLogLik())
+                distributed.get(1L).tasks().get("dev").metric("mean_loglik")
+                    - distributed.get(2L).tasks().get("dev").metric("mean_loglik"))
             > 0.05);
   }
 
@@ -86,17 +87,17 @@ class SparkEvaluationTest {
             new CandidateSpec(3, new double[] {0.5, 0.35, 0.15}));
     Map<Long, CandidateResult> scores;
     try (SparkGenerationEvaluator evaluator =
-        new SparkGenerationEvaluator(spark, checked.spec(), checked.devSetUri(), "text", 2)) {
+        new SparkGenerationEvaluator(spark, checked.spec(), checked.rows(), 2)) {
       evaluator.evaluate("generation 0", candidates.subList(0, 1));
       long loads = ResidentSources.loadCount();
       scores = evaluator.evaluate("generation 1", candidates);
       // sources stay resident across generations and tasks: nothing is read again
       assertEquals(loads, ResidentSources.loadCount());
     }
-    double exact = scores.get(0L).score().meanLogLik();
-    double near = scores.get(3L).score().meanLogLik();
-    double uniform = scores.get(1L).score().meanLogLik();
-    double single = scores.get(2L).score().meanLogLik();
+    double exact = scores.get(0L).tasks().get("dev").metric("mean_loglik");
+    double near = scores.get(3L).tasks().get("dev").metric("mean_loglik");
+    double uniform = scores.get(1L).tasks().get("dev").metric("mean_loglik");
+    double single = scores.get(2L).tasks().get("dev").metric("mean_loglik");
     assertTrue(exact > near, "target mix " + exact + " vs near it " + near);
     assertTrue(near > uniform, "near the target " + near + " vs uniform " + uniform);
     assertTrue(uniform > single, "uniform " + uniform + " vs a single source " + single);
@@ -112,13 +113,13 @@ class SparkEvaluationTest {
     Map<Long, CandidateResult> results;
     long tokensBefore;
     try (SparkGenerationEvaluator evaluator =
-        new SparkGenerationEvaluator(spark, checked.spec(), checked.devSetUri(), "text", 2)) {
+        new SparkGenerationEvaluator(spark, checked.spec(), checked.rows(), 2)) {
       tokensBefore = evaluator.tokensScored();
       results = evaluator.evaluate("failures", candidates);
       // the named accumulator counts only what was really scored
-      assertEquals(results.get(0L).score().tokens(), evaluator.tokensScored() - tokensBefore);
+      assertEquals(results.get(0L).tokens(), evaluator.tokensScored() - tokensBefore);
     }
-    assertTrue(!results.get(0L).isFailed() && results.get(0L).score().tokens() > 0);
+    assertTrue(!results.get(0L).isFailed() && results.get(0L).tokens() > 0);
     assertTrue(results.get(1L).isFailed());
     assertTrue(results.get(1L).error().contains("non-finite"), results.get(1L).error());
     assertTrue(results.get(2L).isFailed());

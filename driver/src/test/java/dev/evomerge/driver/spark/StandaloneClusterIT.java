@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.evomerge.driver.config.ConfigLoader;
 import dev.evomerge.driver.config.RunSettings;
-import dev.evomerge.driver.run.DevSetFile;
 import dev.evomerge.driver.run.LocalGenerationEvaluator;
 import dev.evomerge.driver.run.Preflight;
 import dev.evomerge.driver.run.ToyFixtures;
@@ -64,9 +63,7 @@ class StandaloneClusterIT {
       candidates.add(new CandidateSpec(i, new double[] {1 + i, 6 - i, 0.5 + (i % 3)}));
     }
     reference =
-        new LocalGenerationEvaluator(
-                checked.spec(),
-                DevSetFile.read(checked.devSetUri(), "text", checked.hadoopConf(), 1 << 20))
+        new LocalGenerationEvaluator(checked.spec(), checked.rows())
             .evaluate("generation 0", candidates);
   }
 
@@ -84,13 +81,10 @@ class StandaloneClusterIT {
     assertEquals(candidates.size(), scores.size());
     for (CandidateSpec c : candidates) {
       assertFalse(scores.get(c.id()).isFailed(), String.valueOf(scores.get(c.id()).error()));
+      assertEquals(reference.get(c.id()).tokens(), scores.get(c.id()).tokens(), c.toString());
       assertEquals(
-          reference.get(c.id()).score().tokens(),
-          scores.get(c.id()).score().tokens(),
-          c.toString());
-      assertEquals(
-          reference.get(c.id()).score().meanLogLik(),
-          scores.get(c.id()).score().meanLogLik(),
+          reference.get(c.id()).tasks().get("dev").metric("mean_loglik"),
+          scores.get(c.id()).tasks().get("dev").metric("mean_loglik"),
           1e-5,
           c.toString());
     }
@@ -99,7 +93,7 @@ class StandaloneClusterIT {
   @Test
   void executorsInOtherJvmsComputeTheSameFitness() {
     try (SparkGenerationEvaluator evaluator =
-        new SparkGenerationEvaluator(spark, checked.spec(), checked.devSetUri(), "text", 4)) {
+        new SparkGenerationEvaluator(spark, checked.spec(), checked.rows(), 4)) {
       Map<Long, CandidateResult> scores = evaluator.evaluate("generation 0", candidates);
       assertSameAsLocal(scores);
       // without a GPU profile, tasks stay on the CPU even on executors that have GPUs
@@ -114,7 +108,7 @@ class StandaloneClusterIT {
   @Test
   void killingAnExecutorMidGenerationGivesTheSameResult() throws Exception {
     try (SparkGenerationEvaluator evaluator =
-        new SparkGenerationEvaluator(spark, checked.spec(), checked.devSetUri(), "text", 4)) {
+        new SparkGenerationEvaluator(spark, checked.spec(), checked.rows(), 4)) {
       evaluator.evaluate(
           "generation 0", candidates.subList(0, 1)); // warm: executors up, sources resident
       CompletableFuture<Boolean> killed = new CompletableFuture<>();
@@ -148,7 +142,7 @@ class StandaloneClusterIT {
   @Test
   void gpuTasksRunWithTheirAssignedGpuAndScoreTheSame() {
     try (SparkGenerationEvaluator evaluator =
-        new SparkGenerationEvaluator(spark, checked.spec(), checked.devSetUri(), "text", 4, 1)) {
+        new SparkGenerationEvaluator(spark, checked.spec(), checked.rows(), 4, 1)) {
       Map<Long, CandidateResult> scores = evaluator.evaluate("gpu generation", candidates);
       assertSameAsLocal(scores);
       for (CandidateResult r : scores.values()) {

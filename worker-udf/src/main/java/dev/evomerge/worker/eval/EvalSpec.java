@@ -1,5 +1,6 @@
 package dev.evomerge.worker.eval;
 
+import dev.evomerge.worker.score.TaskSpec;
 import java.io.Serializable;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +17,7 @@ import java.util.Map;
  * @param global the method's global parameters the user fixed ({@code normalize}, {@code lambda};
  *     Double or Boolean); the rest take the method's defaults
  * @param seed seed of random drops (DARE, DELLA), recorded in the exported recipe
+ * @param tasks the dev tasks every candidate is scored on (rows travel in the shards)
  * @param maxLength longest token sequence scored, BOS included
  * @param batchSize rows per forward pass
  * @param hadoopConf Hadoop settings (for example {@code fs.s3a.*}) executors open files with
@@ -28,6 +30,7 @@ public record EvalSpec(
     List<String> genes,
     Map<String, Object> global,
     long seed,
+    List<TaskSpec> tasks,
     int maxLength,
     int batchSize,
     Map<String, String> hadoopConf)
@@ -36,6 +39,7 @@ public record EvalSpec(
     sourceUris = List.copyOf(sourceUris);
     genes = List.copyOf(genes);
     global = Map.copyOf(global);
+    tasks = List.copyOf(tasks);
     hadoopConf = Map.copyOf(hadoopConf);
   }
 

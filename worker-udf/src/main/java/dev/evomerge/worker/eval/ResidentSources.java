@@ -13,7 +13,6 @@ import dev.evomerge.worker.merge.PreparedTensor;
 import dev.evomerge.worker.model.LlamaConfig;
 import dev.evomerge.worker.score.TextTokenizer;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -116,11 +115,9 @@ public final class ResidentSources implements AutoCloseable {
           prepared.put(name, t);
         }
       }
-      TextTokenizer tokenizer;
-      Path tokenizerPath = new Path(spec.tokenizerUri());
-      try (InputStream in = tokenizerPath.getFileSystem(conf).open(tokenizerPath)) {
-        tokenizer = TextTokenizer.load(in, config.bosTokenId());
-      }
+      // BOS/EOS and add_bos_token from tokenizer_config.json next to tokenizer.json
+      TextTokenizer tokenizer =
+          TextTokenizer.load(new Path(spec.tokenizerUri()).getParent(), conf, config);
       return new ResidentSources(
           key, config, manager, Collections.unmodifiableMap(prepared), tokenizer);
     } catch (IOException e) {

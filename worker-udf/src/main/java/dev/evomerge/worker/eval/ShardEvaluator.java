@@ -6,38 +6,46 @@ import ai.djl.ndarray.NDScope;
 import dev.evomerge.worker.merge.MergeEngine;
 import dev.evomerge.worker.merge.PreparedTensor;
 import dev.evomerge.worker.model.LlamaModel;
-import dev.evomerge.worker.score.DevExample;
-import dev.evomerge.worker.score.LogLikelihoodScorer;
-import dev.evomerge.worker.score.ScorePartial;
+import dev.evomerge.worker.score.TaskExample;
+import dev.evomerge.worker.score.TaskPartial;
+import dev.evomerge.worker.score.TaskScorer;
+import dev.evomerge.worker.score.TaskSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Scores candidates on one dev shard: the shard is tokenised once, then each candidate is
- * materialised from the resident sources, scored, and its weights released before the next.
+ * Scores candidates on one dev shard: each candidate is materialised from the resident sources,
+ * scored on the shard's rows of every task, and its weights released before the next.
  */
 public final class ShardEvaluator {
   private ShardEvaluator() {}
 
   /**
    * Results per candidate id, in candidate order. A candidate whose materialisation or scoring
-   * throws, or whose score is not finite (NaN weights, overflow), is reported failed and the next
-   * candidate goes on; a failure to load the sources or read the shard fails the whole task.
+   * throws, or whose log-likelihood is not finite (NaN weights, overflow), is reported failed and
+   * the next candidate goes on; a failure to load the sources fails the whole task.
    */
   public static Map<Long, CandidateResult> evaluate(
-      EvalSpec spec, List<CandidateSpec> candidates, List<DevExample> shard) {
+      EvalSpec spec, List<CandidateSpec> candidates, List<TaskRow> shard) {
     return evaluate(spec, candidates, shard, TaskDevice.cpu());
   }
 
   /** As {@link #evaluate(EvalSpec, List, List)}, on {@code device}. */
   public static Map<Long, CandidateResult> evaluate(
-      EvalSpec spec, List<CandidateSpec> candidates, List<DevExample> shard, TaskDevice device) {
+      EvalSpec spec, List<CandidateSpec> candidates, List<TaskRow> shard, TaskDevice device) {
     ResidentSources sources = ResidentSources.get(spec, device.device());
-    List<long[]> sequences = new ArrayList<>(shard.size());
-    for (DevExample row : shard) {
-      sequences.add(sources.tokenizer().encodeWithBos(row.text(), spec.maxLength()));
+    Map<String, List<TaskExample>> rows = new LinkedHashMap<>();
+    for (TaskSpec task : spec.tasks()) {
+      rows.put(task.name(), new ArrayList<>());
+    }
+    for (TaskRow row : shard) {
+      List<TaskExample> list = rows.get(row.task());
+      if (list == null) {
+        throw new IllegalArgumentException("Dev row of unknown task " + row.task());
+      }
+      list.add(row.example());
     }
     Map<Long, CandidateResult> out = new LinkedHashMap<>();
     for (CandidateSpec candidate : candidates) {
@@ -53,19 +61,35 @@ public final class ShardEvaluator {
               MergeEngine.combine(params.method(), t, params.resolve(t.name()), weightsManager));
         }
         LlamaModel model = new LlamaModel(sources.config(), weights);
-        ScorePartial score =
-            LogLikelihoodScorer.score(model, sources.manager(), sequences, spec.batchSize());
+        Map<String, TaskPartial> partials = new LinkedHashMap<>();
+        String problem = null;
+        for (TaskSpec task : spec.tasks()) {
+          TaskPartial p =
+              TaskScorer.score(
+                      model,
+                      sources.manager(),
+                      sources.tokenizer(),
+                      task,
+                      rows.get(task.name()),
+                      spec.batchSize(),
+                      spec.maxLength())
+                  .partial();
+          if (!Double.isFinite(p.sumLogLik())) {
+            problem =
+                "non-finite log-likelihood "
+                    + p.sumLogLik()
+                    + " on task "
+                    + task.name()
+                    + " (NaN or huge weights?)";
+          }
+          partials.put(task.name(), p);
+        }
         long nanos = System.nanoTime() - start;
         out.put(
             candidate.id(),
-            Double.isFinite(score.sumLogLik())
-                ? CandidateResult.ok(
-                    new ScorePartial(score.sumLogLik(), score.tokens(), score.examples(), nanos),
-                    device.note())
-                : CandidateResult.failed(
-                    "non-finite log-likelihood " + score.sumLogLik() + " (NaN or huge weights?)",
-                    nanos,
-                    device.note()));
+            problem == null
+                ? CandidateResult.ok(partials, nanos, device.note())
+                : CandidateResult.failed(problem, nanos, device.note()));
       } catch (RuntimeException e) {
         out.put(
             candidate.id(),

@@ -4,7 +4,7 @@ import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.ShardEvaluator;
-import dev.evomerge.worker.score.DevExample;
+import dev.evomerge.worker.eval.TaskRow;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -15,9 +15,9 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.LongAccumulator;
 import scala.Tuple2;
 
-/** Scores every candidate of a generation on one partition (dev shard) of the dev set. */
+/** Scores every candidate of a generation on one partition (dev shard) of the tasks' rows. */
 public final class EvaluateShardFunction
-    implements PairFlatMapFunction<Iterator<DevExample>, Long, CandidateResult> {
+    implements PairFlatMapFunction<Iterator<TaskRow>, Long, CandidateResult> {
   private static final long serialVersionUID = 1L;
 
   private final Broadcast<EvalSpec> spec;
@@ -41,8 +41,8 @@ public final class EvaluateShardFunction
   }
 
   @Override
-  public Iterator<Tuple2<Long, CandidateResult>> call(Iterator<DevExample> rows) {
-    List<DevExample> shard = new ArrayList<>();
+  public Iterator<Tuple2<Long, CandidateResult>> call(Iterator<TaskRow> rows) {
+    List<TaskRow> shard = new ArrayList<>();
     rows.forEachRemaining(shard::add);
     if (shard.isEmpty()) {
       return List.<Tuple2<Long, CandidateResult>>of().iterator();
@@ -54,8 +54,8 @@ public final class EvaluateShardFunction
     for (Map.Entry<Long, CandidateResult> e : results.entrySet()) {
       out.add(new Tuple2<>(e.getKey(), e.getValue()));
       if (!e.getValue().isFailed()) {
-        examples.add(e.getValue().score().examples());
-        tokens.add(e.getValue().score().tokens());
+        examples.add(e.getValue().examples());
+        tokens.add(e.getValue().tokens());
       }
     }
     return out.iterator();

@@ -4,6 +4,7 @@ import com.esotericsoftware.kryo.Kryo;
 import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
+import dev.evomerge.worker.eval.TaskRow;
 import dev.evomerge.worker.score.DevExample;
 import dev.evomerge.worker.score.Direction;
 import dev.evomerge.worker.score.ExampleResult;
@@ -28,6 +29,7 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
           EvalSpec.class,
           CandidateSpec.class,
           CandidateResult.class,
+          TaskRow.class,
           DevExample.class,
           ScorePartial.class,
           TaskSpec.class,
@@ -42,6 +44,7 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
       register(kryo, type);
     }
     kryo.register(CandidateSpec[].class);
+    kryo.register(TaskRow[].class);
     kryo.register(DevExample[].class);
     kryo.register(ScorePartial[].class);
     kryo.register(TaskKind.class);

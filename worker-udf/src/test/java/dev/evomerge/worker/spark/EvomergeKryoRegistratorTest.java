@@ -48,6 +48,9 @@ class EvomergeKryoRegistratorTest {
             List.of("weight", "density"),
             Map.of("normalize", false, "lambda", 1.5),
             42L,
+            List.of(
+                dev.evomerge.worker.score.TaskSpec.of(
+                    "dev", "s3a://b/dev.jsonl", dev.evomerge.worker.score.TaskKind.LOGLIK, 1.0)),
             128,
             8,
             Map.of("fs.s3a.endpoint", "http://127.0.0.1:9000", "fs.s3a.path.style.access", "true"));
