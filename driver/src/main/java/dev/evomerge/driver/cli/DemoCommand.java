@@ -49,7 +49,7 @@ final class DemoCommand {
       return 2;
     }
     Path zooDir = home.resolve("work/toy-zoo");
-    if (!Files.exists(zooDir.resolve("zoo.json"))) {
+    if (!Files.exists(zooDir.resolve("zoo.json")) || !Files.exists(zooDir.resolve("test.jsonl"))) {
       out.println("writing toy zoo to " + zooDir);
       ToyZooCommand.create(zooDir, 7);
     }
@@ -64,6 +64,7 @@ final class DemoCommand {
     }
     sets.add("evomerge.models.sources=" + sources + "]");
     sets.add("evomerge.eval.dev-set=\"" + zooDir.resolve("dev.jsonl") + "\"");
+    sets.add("evomerge.eval.test-set=\"" + zooDir.resolve("test.jsonl") + "\"");
     sets.add("evomerge.run.output-root=\"" + home.resolve("runs") + "\"");
     sets.addAll(options.sets);
     out.println(

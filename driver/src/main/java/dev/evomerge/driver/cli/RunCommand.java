@@ -98,7 +98,12 @@ public final class RunCommand {
             settings.eval().gpusPerTask())) {
       String ui = evaluator.monitorUrl();
       out.println("Spark UI: " + (ui == null ? "disabled (spark.ui.enabled=false)" : ui));
-      new GenerationLoop(settings, checked, evaluator, folder, out, search).execute();
+      new GenerationLoop(settings, checked, evaluator, folder, out, search)
+          .withHeldOutEvaluation(
+              (spec, rows) ->
+                  new SparkGenerationEvaluator(
+                      spark, spec, rows, settings.eval().shards(), settings.eval().gpusPerTask()))
+          .execute();
       return 0;
     } catch (RunError e) {
       folder.writeStatus("failed", e.getMessage());

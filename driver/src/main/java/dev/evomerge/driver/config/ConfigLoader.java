@@ -163,7 +163,10 @@ public final class ConfigLoader {
     }
     for (String nullKey :
         List.of(
-            "evomerge.models.tokenizer-source", "evomerge.models.base", "evomerge.eval.dev-set")) {
+            "evomerge.models.tokenizer-source",
+            "evomerge.models.base",
+            "evomerge.eval.dev-set",
+            "evomerge.eval.test-set")) {
       int d = Names.distance(key, nullKey);
       if (d < bestDistance) {
         bestDistance = d;
@@ -201,13 +204,8 @@ public final class ConfigLoader {
     check(c, generations > 0, "evomerge.run.generations", "must be positive");
     List<String> sources = c.getStringList("evomerge.models.sources");
     check(c, sources.size() >= 2, "evomerge.models.sources", "must list at least two models");
-    List<Map<String, Object>> tasks = new ArrayList<>();
-    for (Object t : c.getList("evomerge.eval.tasks").unwrapped()) {
-      check(c, t instanceof Map, "evomerge.eval.tasks", "must be a list of task objects");
-      @SuppressWarnings("unchecked")
-      Map<String, Object> task = (Map<String, Object>) t;
-      tasks.add(task);
-    }
+    List<Map<String, Object>> tasks = taskList(c, "evomerge.eval.tasks");
+    List<Map<String, Object>> testTasks = taskList(c, "evomerge.eval.test-tasks");
     check(
         c,
         !c.getIsNull("evomerge.eval.dev-set") || !tasks.isEmpty(),
@@ -266,6 +264,8 @@ public final class ConfigLoader {
         new RunSettings.EvalSettings(
             c.getIsNull("evomerge.eval.dev-set") ? null : c.getString("evomerge.eval.dev-set"),
             tasks,
+            c.getIsNull("evomerge.eval.test-set") ? null : c.getString("evomerge.eval.test-set"),
+            testTasks,
             shards,
             maxLength,
             batchSize,
@@ -290,6 +290,17 @@ public final class ConfigLoader {
     }
     return out.root()
         .render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false));
+  }
+
+  private static List<Map<String, Object>> taskList(Config c, String key) {
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (Object t : c.getList(key).unwrapped()) {
+      check(c, t instanceof Map, key, "must be a list of task objects");
+      @SuppressWarnings("unchecked")
+      Map<String, Object> task = (Map<String, Object>) t;
+      out.add(task);
+    }
+    return out;
   }
 
   private static void check(Config c, boolean ok, String key, String problem) {

@@ -51,6 +51,8 @@ public record RunSettings(
   public record EvalSettings(
       String devSet,
       List<Map<String, Object>> tasks,
+      String testSet,
+      List<Map<String, Object>> testTasks,
       int shards,
       int maxLength,
       int batchSize,

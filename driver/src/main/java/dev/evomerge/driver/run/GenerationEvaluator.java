@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 /** Scores a generation's candidates on the whole dev set, wherever that happens. */
-public interface GenerationEvaluator {
+public interface GenerationEvaluator extends AutoCloseable {
   /**
    * Results reduced over all dev shards, per candidate id; every candidate has an entry.
    *
@@ -18,4 +18,8 @@ public interface GenerationEvaluator {
   default String monitorUrl() {
     return null;
   }
+
+  /** Releases what the evaluator holds (cached shards, broadcasts). */
+  @Override
+  default void close() {}
 }

@@ -32,6 +32,7 @@ public final class GenerationLoop {
   private final RunFolder folder;
   private final PrintStream console;
   private final SearchRun search;
+  private HeldOutEvaluation.EvaluatorFactory heldOut;
 
   /** A new run: the search starts from the settings. */
   public GenerationLoop(
@@ -62,6 +63,15 @@ public final class GenerationLoop {
     this.search = search;
   }
 
+  /**
+   * Scores the best merge, the uniform average and each source on the held-out tasks with
+   * evaluators from {@code factory} once the search is done (when held-out tasks are configured).
+   */
+  public GenerationLoop withHeldOutEvaluation(HeldOutEvaluation.EvaluatorFactory factory) {
+    this.heldOut = factory;
+    return this;
+  }
+
   /** The outcome: the best genome and the fitness of every generation. */
   public record Result(Evaluated best, List<GenerationSummary> generations) {}
 
@@ -80,6 +90,11 @@ public final class GenerationLoop {
     try {
       Result result = loop();
       writeBest(result.best());
+      List<HeldOutEvaluation.Entry> table =
+          heldOut != null && checked.testFitness() != null
+              ? HeldOutEvaluation.evaluate(checked, result.best().genome(), heldOut)
+              : List.of();
+      writeReport(result, table);
       folder.writeStatus("completed", null);
       return result;
     } catch (RuntimeException e) {
@@ -257,6 +272,67 @@ public final class GenerationLoop {
         best.fitness(),
         best.genome(),
         folder.bestModelDir());
+  }
+
+  private void writeReport(Result result, List<HeldOutEvaluation.Entry> table) {
+    StringBuilder md = new StringBuilder();
+    md.append("# evomerge run ").append(folder.dir().getFileName()).append("\n\n");
+    md.append("- merge method: `").append(settings.mergeMethod()).append("`, genes ");
+    md.append(settings.genes()).append(" per source");
+    if (checked.spec().baseUri() != null) {
+      md.append(", base `").append(checked.spec().baseUri()).append('`');
+    }
+    md.append("\n- sources: ");
+    checked.spec().sourceUris().forEach(u -> md.append('`').append(u).append("` "));
+    md.append("\n- search: `").append(settings.search().strategy()).append("`, seed ");
+    md.append(settings.seed()).append(", ").append(search.generations()).append(" generations, ");
+    md.append(search.evaluations()).append(" evaluations\n");
+    md.append(
+        String.format(
+            Locale.ROOT,
+            "- best dev fitness: %.5f (tasks: %s)%n",
+            result.best().fitness(),
+            checked.fitness().tasks().stream().map(t -> t.name()).toList()));
+    md.append("- best merge: `best/` (HF checkpoint), `best/recipe.yaml` (mergekit recipe)\n");
+    if (!table.isEmpty()) {
+      List<String> tasks = checked.testFitness().tasks().stream().map(t -> t.name()).toList();
+      md.append("\n## Held-out evaluation (never used for selection)\n\n| model | fitness |");
+      tasks.forEach(t -> md.append(' ').append(t).append(" |"));
+      md.append("\n|---|---|");
+      tasks.forEach(t -> md.append("---|"));
+      md.append('\n');
+      ArrayNode json = RunFolder.JSON.createArrayNode();
+      console.println("held-out evaluation (fitness, higher is better):");
+      for (HeldOutEvaluation.Entry e : table) {
+        md.append("| ").append(e.model()).append(" | ").append(format(e.fitness())).append(" |");
+        tasks.forEach(
+            t ->
+                md.append(' ')
+                    .append(format(e.metrics().getOrDefault(t, Double.NaN)))
+                    .append(" |"));
+        md.append('\n');
+        console.printf(Locale.ROOT, "  %-60s %s%n", e.model(), format(e.fitness()));
+        ObjectNode row = json.addObject().put("model", e.model());
+        number(row, "fitness", e.fitness());
+        ObjectNode metrics = row.putObject("tasks");
+        e.metrics().forEach((k, v) -> number(metrics, k, v));
+        if (e.error() != null) {
+          row.put("error", e.error());
+        }
+      }
+      ObjectNode doc = RunFolder.JSON.createObjectNode();
+      doc.set("models", json);
+      folder.writeJson("test-evaluation.json", doc);
+    }
+    try {
+      java.nio.file.Files.writeString(folder.dir().resolve("report.md"), md.toString());
+    } catch (java.io.IOException e) {
+      throw new RunError("Cannot write report.md in " + folder.dir(), e);
+    }
+  }
+
+  private static String format(double v) {
+    return Double.isFinite(v) ? String.format(Locale.ROOT, "%.4f", v) : "failed";
   }
 
   private ObjectNode historyLine(int generation, CandidateSpec candidate, CandidateResult result) {

@@ -35,11 +35,16 @@ import org.apache.hadoop.fs.Path;
 public final class Preflight {
   private Preflight() {}
 
-  /** What a checked run needs. */
+  /**
+   * What a checked run needs; {@code testRows} is empty and {@code testFitness} null when no
+   * held-out data is configured.
+   */
   public record CheckedRun(
       EvalSpec spec,
       List<TaskRow> rows,
       FitnessFunction fitness,
+      List<TaskRow> testRows,
+      FitnessFunction testFitness,
       LlamaConfig modelConfig,
       Configuration hadoopConf) {}
 
@@ -90,26 +95,19 @@ public final class Preflight {
 
     GenerationLoop.newSearch(settings); // strategy name and options checked before Spark starts
 
-    List<TaskSpec> tasks = tasks(settings);
-    FitnessFunction fitness;
-    try {
-      fitness = new FitnessFunction(tasks);
-    } catch (IllegalArgumentException e) {
-      throw new RunError(e.getMessage() + " (evomerge.eval.tasks)", e);
-    }
-    List<TaskRow> rows = new ArrayList<>();
-    for (TaskSpec task : tasks) {
-      List<TaskExample> examples;
-      try {
-        examples = TaskData.read(task, conf);
-      } catch (RuntimeException e) {
-        throw new RunError(String.format("Task %s: %s", task.name(), e.getMessage()), e);
-      }
-      if (examples.isEmpty()) {
-        throw new RunError(String.format("Task %s: %s has no rows", task.name(), task.data()));
-      }
-      examples.forEach(x -> rows.add(new TaskRow(task.name(), x)));
-    }
+    List<TaskSpec> tasks =
+        tasks(settings.eval().devSet(), "dev", settings.eval().tasks(), "evomerge.eval.tasks");
+    FitnessFunction fitness = fitness(tasks, "evomerge.eval.tasks");
+    List<TaskRow> rows = rows(tasks, conf);
+    List<TaskSpec> testTasks =
+        tasks(
+            settings.eval().testSet(),
+            "test",
+            settings.eval().testTasks(),
+            "evomerge.eval.test-tasks");
+    FitnessFunction testFitness =
+        testTasks.isEmpty() ? null : fitness(testTasks, "evomerge.eval.test-tasks");
+    List<TaskRow> testRows = rows(testTasks, conf);
 
     EvalSpec spec =
         new EvalSpec(
@@ -125,7 +123,8 @@ public final class Preflight {
             settings.eval().batchSize(),
             hadoop);
     checkMergeParameters(spec);
-    return new CheckedRun(spec, List.copyOf(rows), fitness, config, conf);
+    return new CheckedRun(
+        spec, List.copyOf(rows), fitness, List.copyOf(testRows), testFitness, config, conf);
   }
 
   /** The method, its genes and fixed parameters, checked on one genome before any tensor. */
@@ -144,25 +143,52 @@ public final class Preflight {
     }
   }
 
-  /** The configured tasks, the dev-set shorthand first, with data paths made absolute URIs. */
-  static List<TaskSpec> tasks(RunSettings settings) {
+  /** Configured tasks, the loglik shorthand first, with data paths made absolute URIs. */
+  static List<TaskSpec> tasks(
+      String shorthand, String shorthandName, List<Map<String, Object>> configured, String key) {
     List<TaskSpec> out = new ArrayList<>();
-    if (settings.eval().devSet() != null) {
-      out.add(TaskSpec.of("dev", toUri(settings.eval().devSet()), TaskKind.LOGLIK, 1.0));
+    if (shorthand != null) {
+      out.add(TaskSpec.of(shorthandName, toUri(shorthand), TaskKind.LOGLIK, 1.0));
     }
-    List<Map<String, Object>> configured = settings.eval().tasks();
     for (int i = 0; i < configured.size(); i++) {
       Map<String, Object> m = new LinkedHashMap<>(configured.get(i));
       if (m.get("data") instanceof String data) {
         m.put("data", toUri(data));
       }
+      String where = key + "[" + i + "]";
       try {
-        out.add(TaskSpec.fromMap(m, "evomerge.eval.tasks[" + i + "]"));
+        out.add(TaskSpec.fromMap(m, where));
       } catch (IllegalArgumentException e) {
-        throw new RunError(e.getMessage() + " (evomerge.eval.tasks[" + i + "])", e);
+        throw new RunError(e.getMessage() + " (" + where + ")", e);
       }
     }
     return out;
+  }
+
+  private static FitnessFunction fitness(List<TaskSpec> tasks, String key) {
+    try {
+      return new FitnessFunction(tasks);
+    } catch (IllegalArgumentException e) {
+      throw new RunError(e.getMessage() + " (" + key + ")", e);
+    }
+  }
+
+  /** Every task's rows, read and checked here, before any cluster work. */
+  private static List<TaskRow> rows(List<TaskSpec> tasks, Configuration conf) {
+    List<TaskRow> rows = new ArrayList<>();
+    for (TaskSpec task : tasks) {
+      List<TaskExample> examples;
+      try {
+        examples = TaskData.read(task, conf);
+      } catch (RuntimeException e) {
+        throw new RunError(String.format("Task %s: %s", task.name(), e.getMessage()), e);
+      }
+      if (examples.isEmpty()) {
+        throw new RunError(String.format("Task %s: %s has no rows", task.name(), task.data()));
+      }
+      examples.forEach(x -> rows.add(new TaskRow(task.name(), x)));
+    }
+    return rows;
   }
 
   /** {@code spark.hadoop.*} settings with the prefix removed, as Spark passes them to Hadoop. */

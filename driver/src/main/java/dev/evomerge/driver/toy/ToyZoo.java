@@ -25,8 +25,9 @@ import java.util.SplittableRandom;
 import org.apache.hadoop.conf.Configuration;
 
 /**
- * Writes {@code source-0..n-1} (HF folders with random weights from a seed), {@code dev.jsonl}
- * (text sampled from the target {@code sum mix_i * source_i}) and {@code zoo.json} (the mix).
+ * Writes {@code source-0..n-1} (HF folders with random weights from a seed), {@code dev.jsonl} and
+ * {@code test.jsonl} (text sampled from the target {@code sum mix_i * source_i}) and {@code
+ * zoo.json} (the mix).
  */
 public final class ToyZoo {
   /** Characters of the toy vocabulary; ids start after the three special tokens. */
@@ -56,7 +57,7 @@ public final class ToyZoo {
   }
 
   /** What {@link #create} wrote. */
-  public record Zoo(Path dir, List<Path> sources, Path devSet, double[] targetMix) {}
+  public record Zoo(Path dir, List<Path> sources, Path devSet, Path testSet, double[] targetMix) {}
 
   public static Zoo create(Path dir, long seed, double[] targetMix, int devRows, int rowLength) {
     LlamaConfig config = config();
@@ -94,16 +95,25 @@ public final class ToyZoo {
         lines.append(JSON.createObjectNode().put("text", row)).append('\n');
       }
       Files.writeString(dev, lines.toString(), StandardCharsets.UTF_8);
+      // a held-out split from the same target, never used for selection
+      Path test = dir.resolve("test.jsonl");
+      StringBuilder testLines = new StringBuilder();
+      for (String row :
+          sample(config, target, new SplittableRandom(seed ^ 0x7E57L), devRows, rowLength)) {
+        testLines.append(JSON.createObjectNode().put("text", row)).append('\n');
+      }
+      Files.writeString(test, testLines.toString(), StandardCharsets.UTF_8);
       ObjectNode about = JSON.createObjectNode();
       about.put("seed", seed);
-      about.put("description", "dev.jsonl is sampled from sum(target_mix[i] * source-i)");
+      about.put(
+          "description", "dev.jsonl and test.jsonl are sampled from sum(target_mix[i] * source-i)");
       ArrayNode mixNode = about.putArray("target_mix");
       for (double m : targetMix) {
         mixNode.add(m);
       }
       Files.writeString(
           dir.resolve("zoo.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(about));
-      return new Zoo(dir, sourceDirs, dev, targetMix.clone());
+      return new Zoo(dir, sourceDirs, dev, test, targetMix.clone());
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot write toy zoo in " + dir, e);
     }

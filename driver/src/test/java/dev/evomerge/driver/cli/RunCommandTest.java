@@ -180,6 +180,39 @@ class RunCommandTest {
   }
 
   @Test
+  void heldOutTableComparesTheBestWithSourcesAndMatchesTheWrittenCheckpoint() throws Exception {
+    Path runs = tmp.resolve("runs");
+    Path test = ToyFixtures.zoo().testSet();
+    Outcome o = run(config(runs), List.of("evomerge.eval.test-set=\"" + test + "\""));
+    assertEquals(0, o.code(), o.err());
+    assertTrue(o.out().contains("held-out evaluation"), o.out());
+    try (Stream<Path> dirs = Files.list(runs)) {
+      Path dir = dirs.findFirst().orElseThrow();
+      JsonNode models = JSON.readTree(dir.resolve("test-evaluation.json").toFile()).get("models");
+      assertEquals(2 + ToyFixtures.zoo().sources().size(), models.size());
+      assertEquals("evolved merge (best)", models.get(0).get("model").asText());
+      assertEquals("uniform average", models.get(1).get("model").asText());
+      assertTrue(models.get(2).get("model").asText().contains("source-0"));
+      assertTrue(Files.readString(dir.resolve("report.md")).contains("| uniform average |"));
+      // the evolved merge's held-out score is the written checkpoint's, scored independently
+      Path tasks = tmp.resolve("test-task.conf");
+      Files.writeString(
+          tasks, "tasks = [{ name = test, data = \"" + test + "\", kind = loglik }]\n");
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      int code =
+          dev.evomerge.driver.score.ScoreCommand.run(
+              new String[] {
+                "--model", dir.resolve("best").toString(), "--task", tasks.toString(), "--json"
+              },
+              new PrintStream(out, true, StandardCharsets.UTF_8),
+              new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+      assertEquals(0, code);
+      double scored = JSON.readTree(out.toString(StandardCharsets.UTF_8)).get("fitness").asDouble();
+      assertEquals(scored, models.get(0).get("fitness").asDouble(), 1e-5);
+    }
+  }
+
+  @Test
   void missingModelPathIsOneClearErrorAndNoRunFolder() throws Exception {
     Path runs = tmp.resolve("runs");
     Path missing = tmp.resolve("no-such-model");

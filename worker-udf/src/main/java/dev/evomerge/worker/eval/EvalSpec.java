@@ -47,4 +47,36 @@ public record EvalSpec(
   public int genomeLength() {
     return sourceUris.size() * genes.size();
   }
+
+  /** The same run scored on other tasks (the held-out evaluation). */
+  public EvalSpec withTasks(List<TaskSpec> other) {
+    return new EvalSpec(
+        sourceUris,
+        baseUri,
+        tokenizerUri,
+        method,
+        genes,
+        global,
+        seed,
+        other,
+        maxLength,
+        batchSize,
+        hadoopConf);
+  }
+
+  /** The normalised linear merge over the same sources: a genome of one weight per source. */
+  public EvalSpec asNormalizedLinear() {
+    return new EvalSpec(
+        sourceUris,
+        null,
+        tokenizerUri,
+        "linear",
+        List.of("weight"),
+        Map.of("normalize", true),
+        seed,
+        tasks,
+        maxLength,
+        batchSize,
+        hadoopConf);
+  }
 }
