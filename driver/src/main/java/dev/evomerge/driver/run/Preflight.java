@@ -69,11 +69,11 @@ public final class Preflight {
     }
     checkExpectedTensors(first, config);
     String baseUri = settings.base() == null ? null : toUri(settings.base());
+    List<HfModelFolder> all = new ArrayList<>(folders);
+    if (baseUri != null) {
+      all.add(open(baseUri, conf));
+    }
     try {
-      List<HfModelFolder> all = new ArrayList<>(folders);
-      if (baseUri != null) {
-        all.add(open(baseUri, conf));
-      }
       ModelCompatibility.check(all); // headers only: names, shapes, vocab, layers
     } catch (CheckpointException e) {
       throw new RunError(e.getMessage() + " (evomerge.models.sources, evomerge.models.base)", e);
@@ -113,6 +113,7 @@ public final class Preflight {
         new EvalSpec(
             uris,
             baseUri,
+            all.stream().map(HfModelFolder::versionKey).toList(),
             tokenizer.toString(),
             settings.mergeMethod(),
             settings.genes(),

@@ -90,9 +90,12 @@ class SparkEvaluationTest {
         new SparkGenerationEvaluator(spark, checked.spec(), checked.rows(), 2)) {
       evaluator.evaluate("generation 0", candidates.subList(0, 1));
       long loads = ResidentSources.loadCount();
+      long bytesRead = storageBytesRead();
       scores = evaluator.evaluate("generation 1", candidates);
-      // sources stay resident across generations and tasks: nothing is read again
+      // sources stay resident across generations and tasks: nothing is read again, not even a
+      // header (the driver's version keys identify them)
       assertEquals(loads, ResidentSources.loadCount());
+      assertEquals(0, storageBytesRead() - bytesRead, "bytes read from storage after generation 1");
     }
     double exact = scores.get(0L).tasks().get("dev").metric("mean_loglik");
     double near = scores.get(3L).tasks().get("dev").metric("mean_loglik");
@@ -124,5 +127,15 @@ class SparkEvaluationTest {
     assertTrue(results.get(1L).error().contains("non-finite"), results.get(1L).error());
     assertTrue(results.get(2L).isFailed());
     assertTrue(results.get(2L).error().contains("Genome has 2 genes"), results.get(2L).error());
+  }
+
+  @SuppressWarnings("deprecation")
+  private static long storageBytesRead() {
+    long sum = 0;
+    for (org.apache.hadoop.fs.FileSystem.Statistics st :
+        org.apache.hadoop.fs.FileSystem.getAllStatistics()) {
+      sum += st.getBytesRead();
+    }
+    return sum;
   }
 }

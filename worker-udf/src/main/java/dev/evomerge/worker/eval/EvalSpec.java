@@ -10,6 +10,9 @@ import java.util.Map;
  *
  * @param sourceUris absolute URIs of the source model folders, in genome order
  * @param baseUri the base model (task vectors are {@code source - base}), or null
+ * @param versions identities ({@code HfModelFolder.versionKey()}) of the sources, then of the base,
+ *     taken by the driver's checks: an executor whose resident copy has these identities reads
+ *     nothing from storage, and one that loads refuses sources that changed since
  * @param tokenizerUri URI of the {@code tokenizer.json} to score with
  * @param method merge method, by its mergekit name
  * @param genes the per-model parameters a genome holds, model-major: genome index {@code i *
@@ -25,6 +28,7 @@ import java.util.Map;
 public record EvalSpec(
     List<String> sourceUris,
     String baseUri,
+    List<String> versions,
     String tokenizerUri,
     String method,
     List<String> genes,
@@ -37,6 +41,7 @@ public record EvalSpec(
     implements Serializable {
   public EvalSpec {
     sourceUris = List.copyOf(sourceUris);
+    versions = List.copyOf(versions);
     genes = List.copyOf(genes);
     global = Map.copyOf(global);
     tasks = List.copyOf(tasks);
@@ -53,6 +58,7 @@ public record EvalSpec(
     return new EvalSpec(
         sourceUris,
         baseUri,
+        versions,
         tokenizerUri,
         method,
         genes,
@@ -69,6 +75,7 @@ public record EvalSpec(
     return new EvalSpec(
         sourceUris,
         null,
+        versions.subList(0, sourceUris.size()),
         tokenizerUri,
         "linear",
         List.of("weight"),

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.evomerge.worker.io.CheckpointException;
 import dev.evomerge.worker.io.FloatTensor;
 import dev.evomerge.worker.io.HfModelFolder;
 import dev.evomerge.worker.merge.MergeEngine;
@@ -60,25 +61,37 @@ public final class ResidentSources implements AutoCloseable {
 
   /** The resident sources for {@code spec} on {@code device}, loaded on first use in this JVM. */
   public static synchronized ResidentSources get(EvalSpec spec, Device device) {
-    Configuration conf = hadoopConf(spec);
-    List<HfModelFolder> folders = new ArrayList<>();
-    StringBuilder key = new StringBuilder(device + "|" + spec.method() + "|" + spec.tokenizerUri());
-    if (spec.baseUri() != null) {
-      key.append("|base=").append(HfModelFolder.open(spec.baseUri(), conf).versionKey());
-    }
-    for (String uri : spec.sourceUris()) {
-      HfModelFolder folder = HfModelFolder.open(uri, conf);
-      folders.add(folder);
-      key.append('|').append(folder.versionKey());
-    }
-    if (current != null && current.key.equals(key.toString())) {
+    // the driver's identities of the sources: a warm executor compares them and reads nothing
+    String key =
+        String.join("|", device.toString(), spec.method(), spec.tokenizerUri())
+            + "|"
+            + String.join("|", spec.versions());
+    if (current != null && current.key.equals(key)) {
       return current;
     }
     if (current != null) {
       current.close();
       current = null;
     }
-    current = load(key.toString(), folders, spec, conf, device);
+    Configuration conf = hadoopConf(spec);
+    List<HfModelFolder> folders = new ArrayList<>();
+    List<String> uris = new ArrayList<>(spec.sourceUris());
+    if (spec.baseUri() != null) {
+      uris.add(spec.baseUri());
+    }
+    for (int i = 0; i < uris.size(); i++) {
+      HfModelFolder folder = HfModelFolder.open(uris.get(i), conf);
+      if (i < spec.versions().size() && !folder.versionKey().equals(spec.versions().get(i))) {
+        throw new CheckpointException(
+            String.format(
+                "Model %s changed since the run started (was %s, now %s)",
+                uris.get(i), spec.versions().get(i), folder.versionKey()));
+      }
+      if (i < spec.sourceUris().size()) {
+        folders.add(folder);
+      }
+    }
+    current = load(key, folders, spec, conf, device);
     return current;
   }
 

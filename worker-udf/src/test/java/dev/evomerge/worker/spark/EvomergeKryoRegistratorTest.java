@@ -43,6 +43,7 @@ class EvomergeKryoRegistratorTest {
         new EvalSpec(
             List.of("file:/a", "s3a://b/c"),
             "file:/base",
+            List.of("file:/a#1", "s3a://b/c#2", "file:/base#3"),
             "file:/a/tokenizer.json",
             "dare_ties",
             List.of("weight", "density"),
