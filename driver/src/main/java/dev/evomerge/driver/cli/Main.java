@@ -15,6 +15,7 @@ public final class Main {
         inspect  tensors, dtypes and architecture of model folders; compatibility of several
         merge    one-shot merge of a mergekit YAML recipe into an HF checkpoint (RECIPE --out DIR)
         score    score a model folder on task files (--model DIR --task FILE...)
+        bench    measure Spark overhead, bytes per candidate, storage reads per generation
         demo     write the toy zoo (once) and run a short search on it, in Spark local mode
         toy-zoo  write the toy zoo only (--out DIR)
 
@@ -40,6 +41,7 @@ public final class Main {
       case "inspect" -> dev.evomerge.driver.inspect.InspectCommand.run(rest, out, err);
       case "merge" -> dev.evomerge.driver.merge.MergeCommand.run(rest, out, err);
       case "score" -> dev.evomerge.driver.score.ScoreCommand.run(rest, out, err);
+      case "bench" -> dev.evomerge.driver.bench.GenerationBenchmark.run(rest, out, err);
       case "demo" -> DemoCommand.run(rest, out, err);
       case "toy-zoo" -> ToyZooCommand.run(rest, out, err);
       default -> {

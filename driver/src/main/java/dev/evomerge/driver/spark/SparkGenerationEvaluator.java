@@ -77,8 +77,13 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
       if (profile != null) {
         scored.rdd().withResources(profile); // the evaluation stage asks for its GPUs
       }
-      Map<Long, CandidateResult> reduced = scored.reduceByKey(CandidateResult::plus).collectAsMap();
-      return new HashMap<>(reduced);
+      // partials are a few hundred bytes per (candidate, shard): reducing them here keeps a
+      // generation to one stage, with no shuffle
+      Map<Long, CandidateResult> reduced = new HashMap<>();
+      for (scala.Tuple2<Long, CandidateResult> t : scored.collect()) {
+        reduced.merge(t._1(), t._2(), CandidateResult::plus);
+      }
+      return reduced;
     } finally {
       broadcast.destroy();
       sc.clearJobGroup();
