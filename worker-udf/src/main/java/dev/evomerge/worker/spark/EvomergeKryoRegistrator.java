@@ -5,10 +5,8 @@ import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.TaskRow;
-import dev.evomerge.worker.score.DevExample;
 import dev.evomerge.worker.score.Direction;
 import dev.evomerge.worker.score.ExampleResult;
-import dev.evomerge.worker.score.ScorePartial;
 import dev.evomerge.worker.score.TaskExample;
 import dev.evomerge.worker.score.TaskKind;
 import dev.evomerge.worker.score.TaskPartial;
@@ -30,8 +28,6 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
           CandidateSpec.class,
           CandidateResult.class,
           TaskRow.class,
-          DevExample.class,
-          ScorePartial.class,
           TaskSpec.class,
           TaskExample.class,
           TaskPartial.class,
@@ -45,8 +41,6 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
     }
     kryo.register(CandidateSpec[].class);
     kryo.register(TaskRow[].class);
-    kryo.register(DevExample[].class);
-    kryo.register(ScorePartial[].class);
     kryo.register(TaskKind.class);
     kryo.register(Direction.class);
     kryo.register(TaskExample[].class);

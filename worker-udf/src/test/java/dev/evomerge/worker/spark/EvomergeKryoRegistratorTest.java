@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
-import dev.evomerge.worker.score.DevExample;
+import dev.evomerge.worker.eval.TaskRow;
 import dev.evomerge.worker.score.ExampleResult;
-import dev.evomerge.worker.score.ScorePartial;
 import dev.evomerge.worker.score.TaskExample;
 import dev.evomerge.worker.score.TaskPartial;
 import dev.evomerge.worker.score.TaskResult;
@@ -56,8 +56,10 @@ class EvomergeKryoRegistratorTest {
             8,
             Map.of("fs.s3a.endpoint", "http://127.0.0.1:9000", "fs.s3a.path.style.access", "true"));
     assertEquals(spec, roundTrip(spec));
-    assertEquals(new ScorePartial(-1.5, 10, 2, 7), roundTrip(new ScorePartial(-1.5, 10, 2, 7)));
-    assertEquals(new DevExample(3, "héllo"), roundTrip(new DevExample(3, "héllo")));
+    TaskRow row = new TaskRow("dev", dev.evomerge.worker.score.TaskExample.text(3, "héllo"));
+    assertEquals(row, roundTrip(row));
+    CandidateResult failed = CandidateResult.failed("boom", 7, "cpu");
+    assertEquals(failed, roundTrip(failed));
     CandidateSpec[] candidates = {
       new CandidateSpec(1, new double[] {0.2, 0.8}), new CandidateSpec(2, new double[] {1, 0})
     };
