@@ -339,6 +339,7 @@ public final class GenerationLoop {
     ObjectNode line = RunFolder.JSON.createObjectNode();
     line.put("generation", generation);
     line.put("candidate", candidate.id());
+    line.put("recipe_hash", recipeHash(candidate));
     ArrayNode genome = line.putArray("genome");
     for (double w : candidate.weights()) {
       genome.add(w);
@@ -359,6 +360,24 @@ public final class GenerationLoop {
       line.put("error", result.error());
     }
     return line;
+  }
+
+  /**
+   * The first 12 hex digits of the SHA-256 of the candidate's mergekit recipe: equal merges (same
+   * sources, method, parameters and seed) have equal hashes, across runs.
+   */
+  private String recipeHash(CandidateSpec candidate) {
+    try {
+      String yaml =
+          RecipeYaml.write(
+              MergedModelWriter.recipe(checked.spec(), candidate.weights(), settings.outDtype()));
+      byte[] digest =
+          java.security.MessageDigest.getInstance("SHA-256")
+              .digest(yaml.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(digest).substring(0, 12);
+    } catch (java.security.NoSuchAlgorithmException | IllegalArgumentException e) {
+      return null; // a genome that does not fit the method: its error is in the line
+    }
   }
 
   /** JSON has no NaN or infinity: those are written as null. */

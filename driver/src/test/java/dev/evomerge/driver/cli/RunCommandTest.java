@@ -76,6 +76,8 @@ class RunCommandTest {
         assertEquals(3, h.get("genome").size());
         assertTrue(h.get("fitness").asDouble() < 0, line);
         assertTrue(h.get("duration_ms").asDouble() > 0, line);
+        assertTrue(h.get("recipe_hash").asText().matches("[0-9a-f]{12}"), line);
+        assertTrue(h.get("devices").asText().matches("(executor driver: cpu(; )?)+"), line);
         bestInHistory = Math.max(bestInHistory, h.get("fitness").asDouble());
       }
       JsonNode best = JSON.readTree(dir.resolve("best.json").toFile());

@@ -3,6 +3,7 @@ package dev.evomerge.worker.spark;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import dev.evomerge.worker.eval.TaskDevice;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.resource.ResourceInformation;
 
@@ -14,19 +15,21 @@ import org.apache.spark.resource.ResourceInformation;
 final class TaskDevices {
   private TaskDevices() {}
 
+  /** The device, noted as {@code executor <id>: <device>} for the run's history. */
   static TaskDevice current() {
     TaskContext context = TaskContext.get();
     if (context == null) {
       return TaskDevice.cpu();
     }
+    String executor = "executor " + SparkEnv.get().executorId() + ": ";
     ResourceInformation gpu = context.resourcesJMap().get("gpu");
     if (gpu == null || gpu.addresses().length == 0) {
-      return TaskDevice.cpu();
+      return new TaskDevice(Device.cpu(), executor + "cpu");
     }
     String address = gpu.addresses()[0];
     if (Engine.getInstance().getGpuCount() > 0) {
-      return new TaskDevice(Device.gpu(Integer.parseInt(address)), "gpu " + address);
+      return new TaskDevice(Device.gpu(Integer.parseInt(address)), executor + "gpu " + address);
     }
-    return new TaskDevice(Device.cpu(), "cpu (gpu " + address + " assigned; no CUDA)");
+    return new TaskDevice(Device.cpu(), executor + "cpu (gpu " + address + " assigned; no CUDA)");
   }
 }
