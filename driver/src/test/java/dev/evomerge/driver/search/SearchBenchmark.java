@@ -8,7 +8,7 @@ import java.util.Map;
 import java.util.function.ToDoubleFunction;
 
 /**
- * Regenerates the benchmark table of docs/search-benchmark.md: evaluations each strategy needs to
+ * Regenerates the search-strategy benchmark table of the README: evaluations each strategy needs to
  * reach a target on standard 10-D functions, median over seeds, against random search. Run with the
  * command given in that file.
  */
