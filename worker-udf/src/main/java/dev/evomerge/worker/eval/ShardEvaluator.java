@@ -47,6 +47,12 @@ public final class ShardEvaluator {
       }
       list.add(row.example());
     }
+    // tokenised once per shard; each candidate only runs forward passes
+    List<TaskScorer.PreparedTask> prepared = new ArrayList<>();
+    for (TaskSpec task : spec.tasks()) {
+      prepared.add(
+          TaskScorer.prepare(sources.tokenizer(), task, rows.get(task.name()), spec.maxLength()));
+    }
     Map<Long, CandidateResult> out = new LinkedHashMap<>();
     for (CandidateSpec candidate : candidates) {
       long start = System.nanoTime();
@@ -63,26 +69,20 @@ public final class ShardEvaluator {
         LlamaModel model = new LlamaModel(sources.config(), weights);
         Map<String, TaskPartial> partials = new LinkedHashMap<>();
         String problem = null;
-        for (TaskSpec task : spec.tasks()) {
+        for (TaskScorer.PreparedTask task : prepared) {
           TaskPartial p =
               TaskScorer.score(
-                      model,
-                      sources.manager(),
-                      sources.tokenizer(),
-                      task,
-                      rows.get(task.name()),
-                      spec.batchSize(),
-                      spec.maxLength())
+                      model, sources.manager(), sources.tokenizer(), task, spec.batchSize())
                   .partial();
           if (!Double.isFinite(p.sumLogLik())) {
             problem =
                 "non-finite log-likelihood "
                     + p.sumLogLik()
                     + " on task "
-                    + task.name()
+                    + task.spec().name()
                     + " (NaN or huge weights?)";
           }
-          partials.put(task.name(), p);
+          partials.put(task.spec().name(), p);
         }
         long nanos = System.nanoTime() - start;
         out.put(

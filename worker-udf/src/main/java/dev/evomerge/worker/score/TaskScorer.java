@@ -32,13 +32,100 @@ public final class TaskScorer {
       List<TaskExample> rows,
       int batchSize,
       int maxLength) {
+    return score(model, manager, tokenizer, prepare(tokenizer, spec, rows, maxLength), batchSize);
+  }
+
+  /**
+   * A task's rows tokenised: the half of scoring that does not depend on the model, done once per
+   * shard and reused for every candidate.
+   */
+  public static final class PreparedTask {
+    final TaskSpec spec;
+    final List<TaskExample> rows;
+
+    /** loglik, multiple_choice, classify: the sequences whose continuations are scored. */
+    final List<ContinuationScorer.Request> requests = new ArrayList<>();
+
+    /** multiple_choice, classify: each row's options, in request order. */
+    final List<List<String>> options = new ArrayList<>();
+
+    /** generate: each row's prompt. */
+    final List<long[]> prompts = new ArrayList<>();
+
+    private PreparedTask(TaskSpec spec, List<TaskExample> rows) {
+      this.spec = spec;
+      this.rows = List.copyOf(rows);
+    }
+
+    public TaskSpec spec() {
+      return spec;
+    }
+  }
+
+  /**
+   * Tokenises {@code rows} for {@code spec}.
+   *
+   * @param maxLength longest sequence fed to the model; longer ones lose tokens on the left
+   *     (loglik: on the right, like the skeleton's scorer)
+   */
+  public static PreparedTask prepare(
+      TextTokenizer tokenizer, TaskSpec spec, List<TaskExample> rows, int maxLength) {
+    PreparedTask task = new PreparedTask(spec, rows);
+    switch (spec.kind()) {
+      case LOGLIK -> {
+        for (TaskExample row : rows) {
+          long[] seq = concat(tokenizer.prefix(), tokenizer.encode(row.input()));
+          seq = Arrays.copyOf(seq, Math.min(seq.length, maxLength));
+          task.requests.add(new ContinuationScorer.Request(seq, Math.max(0, seq.length - 1)));
+        }
+      }
+      case MULTIPLE_CHOICE, CLASSIFY -> {
+        for (TaskExample row : rows) {
+          List<String> opts = new ArrayList<>();
+          if (spec.kind() == TaskKind.CLASSIFY) {
+            spec.labels().forEach(l -> opts.add(spec.verbalizers().get(l)));
+          } else {
+            opts.addAll(row.choices());
+          }
+          task.options.add(opts);
+          for (String o : opts) {
+            task.requests.add(pair(tokenizer, row.input(), spec.targetDelimiter() + o, maxLength));
+          }
+        }
+      }
+      case GENERATE -> {
+        int budget = Math.max(1, maxLength - spec.maxNewTokens());
+        for (TaskExample row : rows) {
+          long[] p = concat(tokenizer.prefix(), tokenizer.encode(row.input()));
+          if (p.length == 0) {
+            p = new long[] {Math.max(0, tokenizer.eosTokenId())};
+          }
+          task.prompts.add(
+              p.length > budget ? Arrays.copyOfRange(p, p.length - budget, p.length) : p);
+        }
+      }
+    }
+    return task;
+  }
+
+  /**
+   * Scores a prepared task with {@code model}.
+   *
+   * @param tokenizer decodes generated text ({@code generate} tasks)
+   * @param batchSize sequences per forward pass
+   */
+  public static TaskResult score(
+      LlamaModel model,
+      NDManager manager,
+      TextTokenizer tokenizer,
+      PreparedTask task,
+      int batchSize) {
     long start = System.nanoTime();
     TaskResult r =
-        switch (spec.kind()) {
-          case LOGLIK -> loglik(model, manager, tokenizer, spec, rows, batchSize, maxLength);
-          case MULTIPLE_CHOICE, CLASSIFY ->
-              choices(model, manager, tokenizer, spec, rows, batchSize, maxLength);
-          case GENERATE -> generate(model, manager, tokenizer, spec, rows, batchSize, maxLength);
+        switch (task.spec.kind()) {
+          case LOGLIK -> loglik(model, manager, task, batchSize);
+          case MULTIPLE_CHOICE, CLASSIFY -> choices(model, manager, task, batchSize);
+          case GENERATE -> generate(model, manager, tokenizer, task, batchSize);
         };
     TaskPartial p = r.partial();
     return new TaskResult(
@@ -55,67 +142,37 @@ public final class TaskScorer {
   }
 
   private static TaskResult loglik(
-      LlamaModel model,
-      NDManager manager,
-      TextTokenizer tokenizer,
-      TaskSpec spec,
-      List<TaskExample> rows,
-      int batchSize,
-      int maxLength) {
-    List<ContinuationScorer.Request> requests = new ArrayList<>();
-    for (TaskExample row : rows) {
-      long[] seq = concat(tokenizer.prefix(), tokenizer.encode(row.input()));
-      seq = Arrays.copyOf(seq, Math.min(seq.length, maxLength));
-      requests.add(new ContinuationScorer.Request(seq, Math.max(0, seq.length - 1)));
-    }
-    double[] ll = ContinuationScorer.score(model, manager, requests, batchSize);
+      LlamaModel model, NDManager manager, PreparedTask task, int batchSize) {
+    double[] ll = ContinuationScorer.score(model, manager, task.requests, batchSize);
     double sum = 0;
     long tokens = 0;
     List<ExampleResult> examples = new ArrayList<>();
-    for (int i = 0; i < rows.size(); i++) {
+    for (int i = 0; i < task.rows.size(); i++) {
       sum += ll[i];
-      tokens += requests.get(i).scored();
-      examples.add(new ExampleResult(spec.name(), rows.get(i).index(), ll[i], true, ""));
+      tokens += task.requests.get(i).scored();
+      examples.add(new ExampleResult(task.spec.name(), task.rows.get(i).index(), ll[i], true, ""));
     }
     return new TaskResult(
-        new TaskPartial(spec.name(), rows.size(), sum, tokens, 0, 0, new long[0], 0), examples);
+        new TaskPartial(task.spec.name(), task.rows.size(), sum, tokens, 0, 0, new long[0], 0),
+        examples);
   }
 
   /** multiple_choice and classify: the most likely of several continuations. */
   private static TaskResult choices(
-      LlamaModel model,
-      NDManager manager,
-      TextTokenizer tokenizer,
-      TaskSpec spec,
-      List<TaskExample> rows,
-      int batchSize,
-      int maxLength) {
+      LlamaModel model, NDManager manager, PreparedTask task, int batchSize) {
+    TaskSpec spec = task.spec;
     boolean classify = spec.kind() == TaskKind.CLASSIFY;
     List<String> labels = spec.labels();
-    List<ContinuationScorer.Request> requests = new ArrayList<>();
-    List<List<String>> options = new ArrayList<>();
-    for (TaskExample row : rows) {
-      List<String> opts = new ArrayList<>();
-      if (classify) {
-        labels.forEach(l -> opts.add(spec.verbalizers().get(l)));
-      } else {
-        opts.addAll(row.choices());
-      }
-      options.add(opts);
-      for (String o : opts) {
-        requests.add(pair(tokenizer, row.input(), spec.targetDelimiter() + o, maxLength));
-      }
-    }
-    double[] ll = ContinuationScorer.score(model, manager, requests, batchSize);
+    double[] ll = ContinuationScorer.score(model, manager, task.requests, batchSize);
     int n = labels.size();
     long[] confusion = new long[classify ? n * n : 0];
     long correct = 0;
     long correctNorm = 0;
     List<ExampleResult> examples = new ArrayList<>();
     int k = 0;
-    for (int i = 0; i < rows.size(); i++) {
-      TaskExample row = rows.get(i);
-      List<String> opts = options.get(i);
+    for (int i = 0; i < task.rows.size(); i++) {
+      TaskExample row = task.rows.get(i);
+      List<String> opts = task.options.get(i);
       int best = 0;
       int bestNorm = 0;
       double bestNormValue = Double.NEGATIVE_INFINITY;
@@ -147,7 +204,7 @@ public final class TaskScorer {
       k += opts.size();
     }
     return new TaskResult(
-        new TaskPartial(spec.name(), rows.size(), 0, 0, correct, correctNorm, confusion, 0),
+        new TaskPartial(spec.name(), task.rows.size(), 0, 0, correct, correctNorm, confusion, 0),
         examples);
   }
 
@@ -155,32 +212,23 @@ public final class TaskScorer {
       LlamaModel model,
       NDManager manager,
       TextTokenizer tokenizer,
-      TaskSpec spec,
-      List<TaskExample> rows,
-      int batchSize,
-      int maxLength) {
-    List<long[]> prompts = new ArrayList<>();
-    int budget = Math.max(1, maxLength - spec.maxNewTokens());
-    for (TaskExample row : rows) {
-      long[] p = concat(tokenizer.prefix(), tokenizer.encode(row.input()));
-      if (p.length == 0) {
-        p = new long[] {Math.max(0, tokenizer.eosTokenId())};
-      }
-      prompts.add(p.length > budget ? Arrays.copyOfRange(p, p.length - budget, p.length) : p);
-    }
+      PreparedTask task,
+      int batchSize) {
+    TaskSpec spec = task.spec;
     List<String> outputs =
         GreedyGenerator.generate(
-            model, manager, tokenizer, prompts, spec.maxNewTokens(), spec.stop(), batchSize);
+            model, manager, tokenizer, task.prompts, spec.maxNewTokens(), spec.stop(), batchSize);
     long correct = 0;
     List<ExampleResult> examples = new ArrayList<>();
-    for (int i = 0; i < rows.size(); i++) {
+    for (int i = 0; i < task.rows.size(); i++) {
       String answer = AnswerMatcher.extract(outputs.get(i), spec.answerRegex());
-      boolean ok = AnswerMatcher.matches(answer, rows.get(i).answer(), spec.match());
+      boolean ok = AnswerMatcher.matches(answer, task.rows.get(i).answer(), spec.match());
       correct += ok ? 1 : 0;
-      examples.add(new ExampleResult(spec.name(), rows.get(i).index(), ok ? 1 : 0, ok, answer));
+      examples.add(
+          new ExampleResult(spec.name(), task.rows.get(i).index(), ok ? 1 : 0, ok, answer));
     }
     return new TaskResult(
-        new TaskPartial(spec.name(), rows.size(), 0, 0, correct, 0, new long[0], 0), examples);
+        new TaskPartial(spec.name(), task.rows.size(), 0, 0, correct, 0, new long[0], 0), examples);
   }
 
   /**
