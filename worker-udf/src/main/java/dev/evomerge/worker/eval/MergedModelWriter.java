@@ -3,7 +3,6 @@ package dev.evomerge.worker.eval;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.evomerge.worker.io.DType;
 import dev.evomerge.worker.io.FloatTensor;
@@ -40,13 +39,8 @@ public final class MergedModelWriter {
     try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
       for (String name : folders.get(0).tensors().keySet()) {
         try (NDManager tensor = manager.newSubManager()) {
-          List<NDArray> inputs = new ArrayList<>();
-          for (HfModelFolder folder : folders) {
-            inputs.add(array(tensor, folder.readFloat(name)));
-          }
-          NDArray baseArray = base == null ? null : array(tensor, base.readFloat(name));
           PreparedTensor prepared =
-              MergeEngine.prepare(params.method(), name, spec.sourceUris(), inputs, baseArray);
+              TensorInputs.prepare(params.method(), name, spec.sourceUris(), folders, base, tensor);
           NDArray out =
               MergeEngine.combine(params.method(), prepared, params.resolve(name), tensor);
           merged.put(name, new FloatTensor(out.getShape().getShape(), out.toFloatArray()));
@@ -90,9 +84,5 @@ public final class MergedModelWriter {
         null,
         spec.seed(),
         null);
-  }
-
-  private static NDArray array(NDManager manager, FloatTensor t) {
-    return manager.create(t.data(), new Shape(t.shape()));
   }
 }

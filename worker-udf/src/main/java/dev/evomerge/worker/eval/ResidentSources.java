@@ -3,11 +3,8 @@ package dev.evomerge.worker.eval;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import dev.evomerge.worker.io.CheckpointException;
-import dev.evomerge.worker.io.FloatTensor;
 import dev.evomerge.worker.io.HfModelFolder;
-import dev.evomerge.worker.merge.MergeEngine;
 import dev.evomerge.worker.merge.MergeMethod;
 import dev.evomerge.worker.merge.MergeMethods;
 import dev.evomerge.worker.merge.PreparedTensor;
@@ -87,11 +84,10 @@ public final class ResidentSources implements AutoCloseable {
                 "Model %s changed since the run started (was %s, now %s)",
                 uris.get(i), spec.versions().get(i), folder.versionKey()));
       }
-      if (i < spec.sourceUris().size()) {
-        folders.add(folder);
-      }
+      folders.add(folder);
     }
-    current = load(key, folders, spec, conf, device);
+    HfModelFolder base = spec.baseUri() == null ? null : folders.remove(folders.size() - 1);
+    current = load(key, folders, base, spec, conf, device);
     return current;
   }
 
@@ -101,25 +97,24 @@ public final class ResidentSources implements AutoCloseable {
   }
 
   private static ResidentSources load(
-      String key, List<HfModelFolder> folders, EvalSpec spec, Configuration conf, Device device) {
+      String key,
+      List<HfModelFolder> folders,
+      HfModelFolder base,
+      EvalSpec spec,
+      Configuration conf,
+      Device device) {
     LOADS.incrementAndGet();
     LlamaConfig config =
         LlamaConfig.parse(folders.get(0).config(), folders.get(0).uri() + "/config.json");
     NDManager manager = NDManager.newBaseManager(device);
     try {
       MergeMethod method = MergeMethods.get(spec.method());
-      HfModelFolder base = spec.baseUri() == null ? null : HfModelFolder.open(spec.baseUri(), conf);
       Map<String, PreparedTensor> prepared = new LinkedHashMap<>();
       for (String name : folders.get(0).tensors().keySet()) {
         // read one tensor of every source, stack (and subtract the base) once, keep only that
         try (NDManager scratch = manager.newSubManager()) {
-          List<NDArray> inputs = new ArrayList<>();
-          for (HfModelFolder folder : folders) {
-            inputs.add(array(scratch, folder.readFloat(name)));
-          }
-          NDArray baseArray = base == null ? null : array(scratch, base.readFloat(name));
           PreparedTensor t =
-              MergeEngine.prepare(method, name, spec.sourceUris(), inputs, baseArray);
+              TensorInputs.prepare(method, name, spec.sourceUris(), folders, base, scratch);
           for (NDArray a : new NDArray[] {t.stacked(), t.base(), t.deltas()}) {
             if (a != null) {
               a.attach(manager);
@@ -159,10 +154,6 @@ public final class ResidentSources implements AutoCloseable {
   /** Every tensor's inputs, prepared once for the method: what each candidate combines. */
   public Map<String, PreparedTensor> tensors() {
     return tensors;
-  }
-
-  private static NDArray array(NDManager manager, FloatTensor t) {
-    return manager.create(t.data(), new Shape(t.shape()));
   }
 
   public TextTokenizer tokenizer() {

@@ -1,0 +1,40 @@
+package dev.evomerge.worker.eval;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.evomerge.worker.io.FloatTensor;
+import dev.evomerge.worker.io.HfModelFolder;
+import dev.evomerge.worker.merge.MergeEngine;
+import dev.evomerge.worker.merge.MergeMethod;
+import dev.evomerge.worker.merge.PreparedTensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/** One tensor of every source (and of the base), read and prepared for a merge method. */
+final class TensorInputs {
+  private TensorInputs() {}
+
+  /**
+   * @param base the base model, or null
+   * @param manager owns the read arrays and the prepared result
+   */
+  static PreparedTensor prepare(
+      MergeMethod method,
+      String name,
+      List<String> models,
+      List<HfModelFolder> sources,
+      HfModelFolder base,
+      NDManager manager) {
+    List<NDArray> inputs = new ArrayList<>();
+    for (HfModelFolder source : sources) {
+      inputs.add(array(manager, source.readFloat(name)));
+    }
+    NDArray baseArray = base == null ? null : array(manager, base.readFloat(name));
+    return MergeEngine.prepare(method, name, models, inputs, baseArray);
+  }
+
+  private static NDArray array(NDManager manager, FloatTensor t) {
+    return manager.create(t.data(), new Shape(t.shape()));
+  }
+}
