@@ -13,7 +13,6 @@ import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import java.io.File;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -74,18 +73,7 @@ public final class GenerationBenchmark {
       int generations, int population, int shards, String master, Path dir, PrintStream out)
       throws Exception {
     Path zooDir = dir.resolve("zoo");
-    ToyZoo.Zoo zoo =
-        Files.exists(zooDir.resolve("test.jsonl"))
-            ? new ToyZoo.Zoo(
-                zooDir,
-                List.of(
-                    zooDir.resolve("source-0"),
-                    zooDir.resolve("source-1"),
-                    zooDir.resolve("source-2")),
-                zooDir.resolve("dev.jsonl"),
-                zooDir.resolve("test.jsonl"),
-                new double[] {0.5, 0.3, 0.2})
-            : ToyZoo.create(zooDir, 7, new double[] {0.5, 0.3, 0.2}, 64, 48);
+    ToyZoo.Zoo zoo = ToyZoo.openOrCreate(zooDir, 7, new double[] {0.5, 0.3, 0.2}, 64, 48);
     StringBuilder sources = new StringBuilder();
     for (Path p : zoo.sources()) {
       sources.append(sources.length() == 0 ? "" : ", ").append('"').append(p).append('"');

@@ -1,5 +1,6 @@
 package dev.evomerge.driver.cli;
 
+import dev.evomerge.driver.toy.ToyZoo;
 import java.io.File;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -49,22 +50,18 @@ final class DemoCommand {
       return 2;
     }
     Path zooDir = home.resolve("work/toy-zoo");
-    if (!Files.exists(zooDir.resolve("zoo.json")) || !Files.exists(zooDir.resolve("test.jsonl"))) {
+    if (!Files.exists(zooDir.resolve("zoo.json"))) {
       out.println("writing toy zoo to " + zooDir);
-      ToyZooCommand.create(zooDir, 7);
     }
+    ToyZoo.Zoo zoo = ToyZooCommand.openOrCreate(zooDir, 7);
     List<String> sets = new ArrayList<>();
     StringBuilder sources = new StringBuilder("[");
-    for (int i = 0; i < ToyZooCommand.TARGET_MIX.length; i++) {
-      sources
-          .append(i == 0 ? "" : ", ")
-          .append('"')
-          .append(zooDir.resolve("source-" + i))
-          .append('"');
+    for (Path source : zoo.sources()) {
+      sources.append(sources.length() == 1 ? "" : ", ").append('"').append(source).append('"');
     }
     sets.add("evomerge.models.sources=" + sources + "]");
-    sets.add("evomerge.eval.dev-set=\"" + zooDir.resolve("dev.jsonl") + "\"");
-    sets.add("evomerge.eval.test-set=\"" + zooDir.resolve("test.jsonl") + "\"");
+    sets.add("evomerge.eval.dev-set=\"" + zoo.devSet() + "\"");
+    sets.add("evomerge.eval.test-set=\"" + zoo.testSet() + "\"");
     sets.add("evomerge.run.output-root=\"" + home.resolve("runs") + "\"");
     sets.addAll(options.sets);
     out.println(

@@ -90,11 +90,6 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
     }
   }
 
-  /** Number of dev shards each generation is split into. */
-  public int shardCount() {
-    return shardCount;
-  }
-
   /** Tokens scored so far by this evaluator's jobs (for metrics and tests). */
   public long tokensScored() {
     return tokensScored.value();

@@ -59,6 +59,25 @@ public final class ToyZoo {
   /** What {@link #create} wrote. */
   public record Zoo(Path dir, List<Path> sources, Path devSet, Path testSet, double[] targetMix) {}
 
+  /** The zoo already in {@code dir} when it is complete, else {@link #create}. */
+  public static Zoo openOrCreate(
+      Path dir, long seed, double[] targetMix, int devRows, int rowLength) {
+    List<Path> sources = new ArrayList<>();
+    for (int i = 0; i < targetMix.length; i++) {
+      sources.add(dir.resolve("source-" + i));
+    }
+    Path dev = dir.resolve("dev.jsonl");
+    Path test = dir.resolve("test.jsonl");
+    boolean complete =
+        Files.exists(dir.resolve("zoo.json"))
+            && Files.exists(dev)
+            && Files.exists(test)
+            && sources.stream().allMatch(Files::isDirectory);
+    return complete
+        ? new Zoo(dir, sources, dev, test, targetMix.clone())
+        : create(dir, seed, targetMix, devRows, rowLength);
+  }
+
   public static Zoo create(Path dir, long seed, double[] targetMix, int devRows, int rowLength) {
     LlamaConfig config = config();
     try {
