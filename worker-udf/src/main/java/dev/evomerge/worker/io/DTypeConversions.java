@@ -4,21 +4,30 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.LongBuffer;
 
 /**
  * Conversions between little-endian stored elements and F32. BF16 and F16 are widened here because
- * DJL 0.35.1 crashes the JVM on BF16 arrays; this is on the hot path, so the BF16 loops work on
- * primitive arrays that C2 can vectorise.
+ * DJL 0.35.1 crashes the JVM on BF16 arrays. This is on the hot path: BF16 goes through {@link
+ * Bf16Kernel#best()} (the Vector API where the JVM has it), F16 through a table, both reading 64
+ * bits or a vector at a time straight from the mapped or read buffer into the destination.
  */
 public final class DTypeConversions {
-  private static final VarHandle INT_LE =
-      MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final VarHandle LONG_LE =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
+  private static final Bf16Kernel BF16 = Bf16Kernel.best();
 
   private static final float[] E4M3 = new float[256];
+
+  private static final float[] F16 = new float[65536];
 
   static {
     for (int b = 0; b < 256; b++) {
       E4M3[b] = e4m3ToFloat(b);
+    }
+    for (int h = 0; h < 65536; h++) {
+      F16[h] = halfToFloat((short) h);
     }
   }
 
@@ -46,12 +55,8 @@ public final class DTypeConversions {
     }
     switch (dtype) {
       case F32 -> in.asFloatBuffer().get(dst, dstOffset, count);
-      case BF16 -> bf16ToFloats(in, dst, dstOffset, count);
-      case F16 -> {
-        for (int i = 0; i < count; i++) {
-          dst[dstOffset + i] = halfToFloat(in.getShort(i << 1));
-        }
-      }
+      case BF16 -> BF16.widen(in, dst, dstOffset, count);
+      case F16 -> f16ToFloats(in, dst, dstOffset, count);
       case F64 -> {
         for (int i = 0; i < count; i++) {
           dst[dstOffset + i] = (float) in.getDouble(i << 3);
@@ -96,34 +101,45 @@ public final class DTypeConversions {
     src.position(src.position() + (int) needed);
   }
 
+  /** What widens BF16 in this JVM (the Vector API kernel or the scalar one), for benchmarks. */
+  public static String bf16Kernel() {
+    return BF16.description();
+  }
+
   /**
-   * BF16 is the top half of an F32. Reads two values per little-endian int load (a VarHandle view
-   * for heap arrays, an absolute getInt for mapped/direct buffers): about twice as fast on this JDK
-   * as per-short loads, C2 auto-vectorisation or the incubating Vector API (which does not
-   * intrinsify the interleave here).
+   * F16 through a 65536-entry table (256 KiB, stays in L2), four values per 64-bit load: no
+   * branches per element, unlike {@link #halfToFloat}.
    */
-  private static void bf16ToFloats(ByteBuffer in, float[] dst, int dstOffset, int count) {
-    int pairs = count >>> 1;
+  private static void f16ToFloats(ByteBuffer in, float[] dst, int dstOffset, int count) {
+    int quads = count >>> 2;
     if (in.hasArray()) {
-      byte[] a = in.array();
-      int base = in.arrayOffset() + in.position();
-      for (int i = 0; i < pairs; i++) {
-        int v = (int) INT_LE.get(a, base + (i << 2));
-        int d = dstOffset + (i << 1);
-        dst[d] = Float.intBitsToFloat(v << 16);
-        dst[d + 1] = Float.intBitsToFloat(v & 0xffff0000);
-      }
+      f16Array(in.array(), in.arrayOffset(), dst, dstOffset, quads);
     } else {
-      for (int i = 0; i < pairs; i++) {
-        int v = in.getInt(i << 2);
-        int d = dstOffset + (i << 1);
-        dst[d] = Float.intBitsToFloat(v << 16);
-        dst[d + 1] = Float.intBitsToFloat(v & 0xffff0000);
-      }
+      f16Buffer(in.asLongBuffer(), dst, dstOffset, quads);
     }
-    if ((count & 1) != 0) {
-      dst[dstOffset + count - 1] = Float.intBitsToFloat(in.getShort((count - 1) << 1) << 16);
+    for (int i = quads << 2; i < count; i++) {
+      dst[dstOffset + i] = F16[in.getShort(i << 1) & 0xffff];
     }
+  }
+
+  // one loop per method, so that each is compiled on its own profile
+  private static void f16Array(byte[] a, int base, float[] dst, int dstOffset, int quads) {
+    for (int i = 0; i < quads; i++) {
+      storeF16((long) LONG_LE.get(a, base + (i << 3)), dst, dstOffset + (i << 2));
+    }
+  }
+
+  private static void f16Buffer(LongBuffer longs, float[] dst, int dstOffset, int quads) {
+    for (int i = 0; i < quads; i++) {
+      storeF16(longs.get(i), dst, dstOffset + (i << 2));
+    }
+  }
+
+  private static void storeF16(long w, float[] dst, int d) {
+    dst[d] = F16[(int) w & 0xffff];
+    dst[d + 1] = F16[(int) (w >>> 16) & 0xffff];
+    dst[d + 2] = F16[(int) (w >>> 32) & 0xffff];
+    dst[d + 3] = F16[(int) (w >>> 48)];
   }
 
   /** Narrows F32 values to little-endian bytes of {@code dtype} (BF16 rounds to nearest even). */

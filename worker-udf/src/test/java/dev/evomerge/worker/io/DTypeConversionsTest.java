@@ -2,9 +2,12 @@ package dev.evomerge.worker.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -131,6 +134,128 @@ class DTypeConversionsTest {
       int expected = Float.floatToRawIntBits(values[i + 10]);
       int rounded = (expected + 0x7fff + ((expected >>> 16) & 1)) & 0xffff0000;
       assertEquals(rounded, Float.floatToRawIntBits(dst[i + 3]), "element " + i);
+    }
+  }
+
+  /**
+   * Every BF16 pattern (NaNs, infinities, subnormals, both zeros) in a buffer of the given kind.
+   */
+  private static ByteBuffer allBf16(int lead, int extra, boolean direct, boolean readOnly) {
+    int n = 65536 + extra;
+    ByteBuffer b =
+        (direct ? ByteBuffer.allocateDirect(2 * (lead + n)) : ByteBuffer.allocate(2 * (lead + n)))
+            .order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < lead + n; i++) {
+      b.putShort((short) (i - lead));
+    }
+    b.position(2 * lead);
+    return readOnly ? b.asReadOnlyBuffer() : b;
+  }
+
+  private static void assertWidensEveryBf16Pattern(Bf16Kernel kernel) {
+    for (boolean direct : new boolean[] {false, true}) {
+      for (boolean readOnly : new boolean[] {false, true}) {
+        for (int extra = 0; extra < 9; extra += 3) {
+          ByteBuffer src = allBf16(3, extra, direct, readOnly);
+          int n = 65536 + extra;
+          float[] dst = new float[n + 5];
+          kernel.widen(src.slice().order(ByteOrder.LITTLE_ENDIAN), dst, 5, n);
+          for (int i = 0; i < n; i++) {
+            int bits = i & 0xffff;
+            assertEquals(
+                Float.floatToRawIntBits(Float.intBitsToFloat(bits << 16)),
+                Float.floatToRawIntBits(dst[5 + i]),
+                kernel.description() + " direct=" + direct + " pattern " + bits);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void bothBf16KernelsWidenEveryBitPatternExactlyOnEveryBufferKind() {
+    assertWidensEveryBf16Pattern(new Bf16Kernel.Scalar());
+    assertWidensEveryBf16Pattern(new VectorBf16Kernel());
+  }
+
+  @Test
+  void bf16KernelsHandleEveryShortLengthAndOffset() {
+    Random r = new Random(3);
+    byte[] bytes = new byte[2 * 300];
+    r.nextBytes(bytes);
+    for (Bf16Kernel kernel : List.of(new Bf16Kernel.Scalar(), new VectorBf16Kernel())) {
+      for (int start = 0; start < 5; start++) {
+        for (int count = 0; count <= 70; count++) {
+          float[] dst = new float[count + 2];
+          java.util.Arrays.fill(dst, 42f);
+          kernel.widen(
+              ByteBuffer.wrap(bytes, 2 * start, 2 * count).slice().order(ByteOrder.LITTLE_ENDIAN),
+              dst,
+              1,
+              count);
+          assertEquals(42f, dst[0]);
+          assertEquals(42f, dst[count + 1], "nothing written past the end");
+          for (int i = 0; i < count; i++) {
+            int bits = (bytes[2 * (start + i)] & 0xff) | (bytes[2 * (start + i) + 1] & 0xff) << 8;
+            assertEquals(
+                bits << 16,
+                Float.floatToRawIntBits(dst[1 + i]),
+                kernel.description() + " start " + start + " count " + count + " i " + i);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void theVectorKernelIsUsedWhereTheModuleIsPresentAndAWrongKernelIsRefused() {
+    // surefire, the launcher and spark-submit all add jdk.incubator.vector
+    assertTrue(
+        DTypeConversions.bf16Kernel().startsWith("Vector API"), DTypeConversions.bf16Kernel());
+    assertTrue(Bf16Kernel.agrees(new VectorBf16Kernel(), new Bf16Kernel.Scalar()));
+    Bf16Kernel dropsTheLowBit =
+        new Bf16Kernel() {
+          @Override
+          public void widen(ByteBuffer in, float[] dst, int dstOffset, int count) {
+            new Bf16Kernel.Scalar().widen(in, dst, dstOffset, count);
+            dst[dstOffset + count - 1] =
+                Float.intBitsToFloat(Float.floatToRawIntBits(dst[dstOffset + count - 1]) ^ 0x10000);
+          }
+
+          @Override
+          public String description() {
+            return "broken";
+          }
+        };
+    assertFalse(Bf16Kernel.agrees(dropsTheLowBit, new Bf16Kernel.Scalar()));
+  }
+
+  @Test
+  void f16WidensEveryBitPatternLikeTheReferenceFormula() {
+    for (boolean direct : new boolean[] {false, true}) {
+      ByteBuffer src = allBf16(1, 3, direct, direct);
+      float[] dst = new float[65536 + 3];
+      DTypeConversions.toFloats(DType.F16, src, dst, 0, dst.length);
+      for (int i = 0; i < dst.length; i++) {
+        int h = i & 0xffff;
+        int exp = (h >>> 10) & 0x1f;
+        int mant = h & 0x3ff;
+        double sign = (h & 0x8000) != 0 ? -1 : 1;
+        if (exp == 0x1f && mant != 0) {
+          assertTrue(Float.isNaN(dst[i]), "NaN pattern " + h);
+          continue;
+        }
+        double want =
+            exp == 0x1f
+                ? sign * Double.POSITIVE_INFINITY
+                : exp == 0
+                    ? sign * mant * Math.pow(2, -24)
+                    : sign * (1 + mant / 1024.0) * Math.pow(2, exp - 15);
+        assertEquals(
+            Float.floatToRawIntBits((float) want),
+            Float.floatToRawIntBits(dst[i]),
+            "pattern " + Integer.toHexString(h) + " direct=" + direct);
+      }
     }
   }
 }

@@ -22,15 +22,19 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 
 /**
- * Checkpoint I/O benchmark, one run, four figures:
+ * Checkpoint I/O benchmark, one run:
  *
  * <ol>
  *   <li>reading every tensor of a sharded BF16 checkpoint through {@link HfModelFolder} (raw bytes)
  *       vs a plain sequential read of the same files (both from the page cache after a warm-up
  *       pass, so this measures the reader's overhead, not the disk);
  *   <li>the same read widened to F32 (what a merge does);
- *   <li>BF16 to F32 conversion vs a memory copy of the same number of input bytes.
+ *   <li>BF16 (and F16) to F32 conversion vs two memory copies in the same run: one of the same
+ *       input bytes, one of an F32 array the size of the output (see {@link #conversion}).
  * </ol>
+ *
+ * <p>{@code -Devomerge.io.bf16.vector=false} measures the scalar BF16 kernel instead of the Vector
+ * API one.
  *
  * <p>Usage: {@code IoBenchmark [--dir DIR] [--size-gb 1] [--shard-mb 512] [--rounds 3]}; the
  * checkpoint is generated in DIR once and reused.
@@ -104,45 +108,84 @@ public final class IoBenchmark {
         widened,
         widened / plain);
 
-    // large arrays (memory-bound: conversion moves 3 bytes per BF16 byte, a copy 2, so ~0.67x is
-    // the ceiling) and 512 KiB chunks that stay in cache (the reader converts chunk by chunk)
-    for (int chunkElements : new int[] {64 << 20, 256 << 10}) {
-      int n = chunkElements;
-      int reps = Math.max(1, (64 << 20) / n);
-      byte[] bf16 = new byte[2 * n];
-      for (int i = 0; i < bf16.length; i++) {
-        bf16[i] = (byte) (i * 31);
-      }
-      float[] out = new float[n];
-      byte[] copy = new byte[bf16.length];
-      double conv = 0;
-      double memcpy = 0;
-      for (int r = 0; r < rounds + 2; r++) {
-        long t0 = System.nanoTime();
-        for (int k = 0; k < reps; k++) {
-          System.arraycopy(bf16, 0, copy, 0, bf16.length);
-        }
-        memcpy =
-            Math.max(memcpy, (double) reps * bf16.length / ((System.nanoTime() - t0) / 1e9) / 1e9);
-        t0 = System.nanoTime();
-        for (int k = 0; k < reps; k++) {
-          DTypeConversions.toFloats(DType.BF16, ByteBuffer.wrap(bf16), out, 0, n);
-        }
-        conv = Math.max(conv, (double) reps * bf16.length / ((System.nanoTime() - t0) / 1e9) / 1e9);
-      }
-      String what = n >= (64 << 20) ? "128 MiB arrays" : "512 KiB chunks";
-      System.out.printf(Locale.ROOT, "memory copy, %s       %6.2f GB/s%n", what, memcpy);
-      System.out.printf(
-          Locale.ROOT,
-          "BF16 -> F32, %s       %6.2f GB/s of BF16 in, %.2f GB/s F32 out (%.2fx copy)%n",
-          what,
-          conv,
-          2 * conv,
-          conv / memcpy);
-      if (out[n / 2] == 42 && copy[1] == 7) {
-        System.out.println(); // keep the results alive
-      }
+    System.out.println("BF16 kernel: " + DTypeConversions.bf16Kernel());
+    // 128 MiB of BF16 (memory-bound) and 512 KiB that stays in cache (the reader converts chunk by
+    // chunk, but into the caller's array)
+    for (int n : new int[] {64 << 20, 256 << 10}) {
+      conversion(DType.BF16, n, false, rounds);
+      conversion(DType.BF16, n, true, rounds);
+      conversion(DType.F16, n, false, rounds);
     }
+  }
+
+  /**
+   * Converts {@code n} elements of {@code dtype} to F32 next to two copies in the same run and
+   * rounds (interleaved, best of each): a copy of the same {@code 2n} input bytes, and a copy of an
+   * F32 array the size of the output ({@code 4n} bytes). All rates count input bytes: the stored
+   * bytes converted, or the bytes copied, per second. Ratios are times: copy time over conversion
+   * time for the same input (input-sized copy) or the same output (output-sized copy).
+   */
+  private static void conversion(DType dtype, int n, boolean direct, int rounds) {
+    int reps = Math.max(1, (64 << 20) / n);
+    byte[] stored = new byte[2 * n];
+    for (int i = 0; i < stored.length; i++) {
+      stored[i] = (byte) (i * 31);
+    }
+    ByteBuffer src = ByteBuffer.wrap(stored);
+    if (direct) {
+      src = ByteBuffer.allocateDirect(stored.length).put(stored).flip();
+    }
+    float[] out = new float[n];
+    byte[] copy = new byte[stored.length];
+    float[] floats = new float[n];
+    float[] floatsCopy = new float[n];
+    double copyIn = 0;
+    double copyOut = 0;
+    double conv = 0;
+    for (int r = 0; r < rounds + 3; r++) {
+      long t0 = System.nanoTime();
+      for (int k = 0; k < reps; k++) {
+        System.arraycopy(stored, 0, copy, 0, stored.length);
+      }
+      copyIn = Math.max(copyIn, rate(reps * (long) stored.length, t0));
+      t0 = System.nanoTime();
+      for (int k = 0; k < reps; k++) {
+        System.arraycopy(floats, 0, floatsCopy, 0, n);
+      }
+      copyOut = Math.max(copyOut, rate(reps * 4L * n, t0));
+      t0 = System.nanoTime();
+      for (int k = 0; k < reps; k++) {
+        DTypeConversions.toFloats(dtype, src.duplicate(), out, 0, n);
+      }
+      conv = Math.max(conv, rate(reps * (long) stored.length, t0));
+    }
+    String what =
+        String.format(
+            Locale.ROOT,
+            "%s -> F32, %s %s",
+            dtype,
+            n >= (64 << 20) ? "128 MiB" : "512 KiB",
+            direct ? "direct buffer" : "heap array");
+    System.out.printf(
+        Locale.ROOT,
+        "%-37s %6.2f GB/s in (%.2f out) | copy of the %d input bytes %6.2f GB/s: %.2fx"
+            + " | copy of a %d-byte F32 array %6.2f GB/s: %.2fx%n",
+        what,
+        conv,
+        2 * conv,
+        stored.length,
+        copyIn,
+        conv / copyIn,
+        4L * n,
+        copyOut,
+        2 * conv / copyOut);
+    if (out[n / 2] == 42 && copy[1] == 7 && floatsCopy[3] == 1) {
+      System.out.println(); // keep the results alive
+    }
+  }
+
+  private static double rate(long bytes, long t0) {
+    return bytes / ((System.nanoTime() - t0) / 1e9) / 1e9;
   }
 
   private static void generate(
