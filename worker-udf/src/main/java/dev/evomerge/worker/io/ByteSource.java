@@ -9,14 +9,20 @@ import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileRange;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Options;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.util.functional.FutureIO;
 
-/** Random access to the bytes of one file: memory-mapped when local, positioned reads otherwise. */
+/**
+ * Random access to the bytes of one file: memory-mapped when local, positioned or vectored reads
+ * otherwise.
+ */
 abstract class ByteSource {
   /** Local files are mapped in windows of this size (a MappedByteBuffer is int-indexed). */
   static final long MAP_WINDOW = 1L << 30;
@@ -72,6 +78,45 @@ abstract class ByteSource {
       @Override
       public void close() {}
     };
+  }
+
+  /** Receives the bytes of one range of a {@link #readRanges} call. */
+  @FunctionalInterface
+  interface RangeConsumer {
+    void accept(FileRange range, ByteBuffer data) throws IOException;
+  }
+
+  /** The range that a failed {@link #readRanges} call was waiting for. */
+  static final class RangeFailure extends IOException {
+    private static final long serialVersionUID = 1L;
+    final transient FileRange range;
+
+    RangeFailure(FileRange range, IOException cause) {
+      super(cause.getMessage(), cause);
+      this.range = range;
+    }
+  }
+
+  /** Whether several ranges are best fetched together with {@link #readRanges} (remote files). */
+  boolean vectored() {
+    return false;
+  }
+
+  /**
+   * Reads {@code ranges} (sorted by offset, disjoint, within the file) and hands each one's bytes
+   * to {@code consumer} in order; a failure is a {@link RangeFailure} naming the range. Here one
+   * positioned read each; a remote file overrides this with one vectored read.
+   */
+  void readRanges(List<FileRange> ranges, RangeConsumer consumer) throws IOException {
+    for (FileRange r : ranges) {
+      ByteBuffer data = ByteBuffer.allocate(r.getLength());
+      try {
+        read(r.getOffset(), data);
+      } catch (IOException e) {
+        throw new RangeFailure(r, e);
+      }
+      consumer.accept(r, data.flip());
+    }
   }
 
   /**
@@ -165,10 +210,58 @@ abstract class ByteSource {
     private final FileSystem fs;
     private final FileStatus status;
 
+    /** readVectored calls made (tests check that the vectored path ran). */
+    final java.util.concurrent.atomic.AtomicLong vectoredReads =
+        new java.util.concurrent.atomic.AtomicLong();
+
     Remote(Path path, long length, FileSystem fs, FileStatus status) {
       super(path, length);
       this.fs = fs;
       this.status = status;
+    }
+
+    @Override
+    boolean vectored() {
+      return true;
+    }
+
+    /**
+     * One {@code readVectored} call on a stream opened for vectored IO with the known status: S3A
+     * coalesces nearby ranges and fetches them in parallel. Each range must come back whole.
+     */
+    @Override
+    void readRanges(List<FileRange> ranges, RangeConsumer consumer) throws IOException {
+      for (FileRange r : ranges) {
+        Preconditions.checkArgument(
+            r.getOffset() >= 0 && r.getOffset() + r.getLength() <= length,
+            "Read of %s bytes at %s outside %s (%s bytes)",
+            r.getLength(),
+            r.getOffset(),
+            path,
+            length);
+      }
+      try (FSDataInputStream in =
+          open(Options.OpenFileOptions.FS_OPTION_OPENFILE_READ_POLICY_VECTOR)) {
+        in.readVectored(ranges, ByteBuffer::allocate);
+        vectoredReads.incrementAndGet();
+        for (FileRange r : ranges) {
+          ByteBuffer data;
+          try {
+            data = FutureIO.awaitFuture(r.getData());
+            if (data.remaining() != r.getLength()) {
+              throw new EOFException(
+                  String.format(
+                      "Vectored read of %s returned %d of %d bytes at %d",
+                      path, data.remaining(), r.getLength(), r.getOffset()));
+            }
+          } catch (IOException e) {
+            throw new RangeFailure(r, e);
+          } catch (RuntimeException e) {
+            throw new RangeFailure(r, new IOException(e.toString(), e));
+          }
+          consumer.accept(r, data);
+        }
+      }
     }
 
     FSDataInputStream openRandom() throws IOException {

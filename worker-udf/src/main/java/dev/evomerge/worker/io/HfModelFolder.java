@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.BiConsumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -404,11 +406,30 @@ public final class HfModelFolder {
 
   /** All tensors widened to F32, in {@link #tensors()} order. */
   public Map<String, FloatTensor> readAllFloat() {
+    return readFloats(tensors.keySet());
+  }
+
+  /**
+   * Several tensors widened to F32, in the order of {@code names}, fetched shard by shard with
+   * {@link SafetensorsFile#readFloats} (one vectored read per batch on remote filesystems).
+   */
+  public Map<String, FloatTensor> readFloats(Collection<String> names) {
     Map<String, FloatTensor> out = new LinkedHashMap<>();
-    for (String name : tensors.keySet()) {
-      out.put(name, readFloat(name));
-    }
+    names.forEach(n -> out.put(n, null));
+    readFloats(names, out::put);
     return out;
+  }
+
+  /**
+   * Reads several tensors shard by shard, handing each to {@code consumer} once converted (shard
+   * and file order), so that only one batch of F32 values is held here at a time.
+   */
+  public void readFloats(Collection<String> names, BiConsumer<String, FloatTensor> consumer) {
+    Map<SafetensorsFile, List<String>> byShard = new LinkedHashMap<>();
+    for (String name : names) {
+      byShard.computeIfAbsent(shardOf(name), s -> new ArrayList<>()).add(name);
+    }
+    byShard.forEach((shard, inShard) -> shard.readFloats(inShard, consumer));
   }
 
   /** Identity of the weights' bytes, for caches: folder plus every shard's length and mtime. */

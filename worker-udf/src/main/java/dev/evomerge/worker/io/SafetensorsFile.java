@@ -14,13 +14,16 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileRange;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -28,8 +31,9 @@ import org.apache.hadoop.fs.Path;
 /**
  * A safetensors file on any Hadoop filesystem: the header is read and strictly checked on open
  * (only the header is read), tensors are then read one at a time, whole or in element ranges, from
- * a memory map (local files) or with positioned reads (remote files). Tensors and files larger than
- * 2 GiB are supported through the range and streaming methods.
+ * a memory map (local files) or with positioned reads (remote files; several tensors at once with
+ * one vectored read, {@link #readFloats}). Tensors and files larger than 2 GiB are supported
+ * through the range and streaming methods.
  *
  * <p>Layout: 8-byte little-endian header length N, N bytes of UTF-8 JSON header, then the data
  * section, which the tensors' {@code data_offsets} must tile exactly (no gaps, no overlaps, no
@@ -339,6 +343,13 @@ public final class SafetensorsFile {
 
   /** Reads one tensor (at most 2^31 - 16 elements) and widens it to F32. */
   public FloatTensor readFloat(String name) {
+    TensorInfo info = arrayable(name);
+    float[] data = new float[(int) info.numel()];
+    readFloat(name, 0, data, 0, data.length);
+    return new FloatTensor(info.shape(), data);
+  }
+
+  private TensorInfo arrayable(String name) {
     TensorInfo info = info(name);
     if (info.numel() > Integer.MAX_VALUE - 16) {
       throw new CheckpointException(
@@ -347,9 +358,86 @@ public final class SafetensorsFile {
                   + " with readFloat(name, first, dst, offset, count)",
               name, path, info.numel()));
     }
-    float[] data = new float[(int) info.numel()];
-    readFloat(name, 0, data, 0, data.length);
-    return new FloatTensor(info.shape(), data);
+    return info;
+  }
+
+  /**
+   * Reads several tensors widened to F32, in the order of {@code names}. A remote file fetches them
+   * with one vectored read per {@value #VECTORED_BATCH_BYTES} bytes of tensors (the client
+   * coalesces nearby ranges and reads them in parallel); a local file reads them from its map as
+   * {@link #readFloat(String)} does. Holds every result; see {@link #readFloats(Collection,
+   * BiConsumer)} to hold one batch at a time.
+   */
+  public Map<String, FloatTensor> readFloats(Collection<String> names) {
+    Map<String, FloatTensor> out = new LinkedHashMap<>();
+    names.forEach(n -> out.put(n, null));
+    readFloats(names, out::put);
+    return out;
+  }
+
+  /**
+   * Reads several tensors as {@link #readFloats(Collection)} does, handing each to {@code consumer}
+   * as soon as it is converted (in file order), so at most one batch is held here.
+   */
+  public void readFloats(Collection<String> names, BiConsumer<String, FloatTensor> consumer) {
+    readFloats(names, VECTORED_BATCH_BYTES, consumer);
+  }
+
+  /** Stored bytes fetched per vectored read at most (a single larger tensor goes alone). */
+  static final int VECTORED_BATCH_BYTES = 128 << 20;
+
+  void readFloats(
+      Collection<String> names, long batchBytes, BiConsumer<String, FloatTensor> consumer) {
+    List<TensorInfo> ranged = new ArrayList<>();
+    List<String> single = new ArrayList<>();
+    for (String name : new java.util.LinkedHashSet<>(names)) {
+      TensorInfo info = arrayable(name);
+      if (source.vectored() && info.byteSize() <= Integer.MAX_VALUE - 16) {
+        ranged.add(info);
+      } else {
+        single.add(name);
+      }
+    }
+    ranged.sort(Comparator.comparingLong(TensorInfo::begin));
+    for (int from = 0; from < ranged.size(); ) {
+      int to = from + 1;
+      long bytes = ranged.get(from).byteSize();
+      while (to < ranged.size() && bytes + ranged.get(to).byteSize() <= batchBytes) {
+        bytes += ranged.get(to++).byteSize();
+      }
+      readVectored(ranged.subList(from, to), consumer);
+      from = to;
+    }
+    for (String name : single) {
+      consumer.accept(name, readFloat(name));
+    }
+  }
+
+  private void readVectored(List<TensorInfo> batch, BiConsumer<String, FloatTensor> consumer) {
+    List<FileRange> ranges = new ArrayList<>();
+    for (TensorInfo t : batch) {
+      ranges.add(FileRange.createFileRange(dataStart + t.begin(), (int) t.byteSize(), t));
+    }
+    try {
+      source.readRanges(
+          ranges,
+          (range, data) -> {
+            TensorInfo t = (TensorInfo) range.getReference();
+            float[] values = new float[(int) t.numel()];
+            DTypeConversions.toFloats(t.dtype(), data, values, 0, values.length);
+            consumer.accept(t.name(), new FloatTensor(t.shape(), values));
+          });
+    } catch (ByteSource.RangeFailure e) {
+      String name = ((TensorInfo) e.range.getReference()).name();
+      throw new CheckpointException(
+          String.format("Cannot read tensor %s from %s: %s", name, path, describe(e)), e);
+    } catch (IOException e) {
+      throw new CheckpointException(
+          String.format(
+              "Cannot read tensors %s from %s: %s",
+              batch.stream().map(TensorInfo::name).toList(), path, e.getMessage()),
+          e);
+    }
   }
 
   /**
@@ -389,10 +477,25 @@ public final class SafetensorsFile {
       source.verify();
     } catch (IOException e) {
       throw new CheckpointException(
-          String.format("Cannot read tensor %s from %s: %s", name, path, e.getMessage()), e);
+          String.format("Cannot read tensor %s from %s: %s", name, path, describe(e)), e);
     } catch (InternalError e) {
       throw changedWhileMapped(name, e);
     }
+  }
+
+  /**
+   * The failure's message, led by what it means when the object store reports that the file is no
+   * longer the one opened (S3A's change detection: its etag or version no longer matches).
+   */
+  static String describe(IOException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t.getClass().getSimpleName().equals("RemoteFileChangedException")) {
+        return "the file changed on the server after it was opened (its etag no longer matches);"
+            + " reopen the model. "
+            + e.getMessage();
+      }
+    }
+    return e.getMessage();
   }
 
   /** The JVM reports a fault on a mapped file that shrank after mapping as an InternalError. */
@@ -465,7 +568,7 @@ public final class SafetensorsFile {
       source.read(dataStart + info.begin() + byteOffset, dst);
     } catch (IOException e) {
       throw new CheckpointException(
-          String.format("Cannot read tensor %s from %s: %s", name, path, e.getMessage()), e);
+          String.format("Cannot read tensor %s from %s: %s", name, path, describe(e)), e);
     } catch (InternalError e) {
       throw changedWhileMapped(name, e);
     }

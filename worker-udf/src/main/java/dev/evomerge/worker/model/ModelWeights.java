@@ -3,11 +3,13 @@ package dev.evomerge.worker.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.evomerge.worker.io.FloatTensor;
 import dev.evomerge.worker.io.HfModelFolder;
 import dev.evomerge.worker.io.TensorInfo;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** Loads a model folder's weights as F32 NDArrays for a {@link LlamaModel}. */
@@ -27,21 +29,29 @@ public final class ModelWeights {
   public static Map<String, NDArray> load(
       HfModelFolder folder, LlamaConfig config, NDManager manager) {
     Map<String, TensorInfo> present = folder.tensors();
-    Map<String, NDArray> out = new LinkedHashMap<>();
+    List<String> names = new ArrayList<>();
     for (LlamaConfig.TensorShape t : config.expectedTensors()) {
-      if (!present.containsKey(t.name())) {
+      TensorInfo info = present.get(t.name());
+      if (info == null) {
         throw new ModelConfigException(
             String.format("Missing tensor %s in %s", t.name(), folder.uri()));
       }
-      FloatTensor data = folder.readFloat(t.name());
-      if (!Arrays.equals(data.shape(), t.shape())) {
+      if (!Arrays.equals(info.shape(), t.shape())) {
         throw new ModelConfigException(
             String.format(
                 "Tensor %s in %s has shape %s, expected %s",
-                t.name(), folder.uri(), Arrays.toString(data.shape()), Arrays.toString(t.shape())));
+                t.name(), folder.uri(), Arrays.toString(info.shape()), Arrays.toString(t.shape())));
       }
-      out.put(t.name(), manager.create(data.data(), new Shape(data.shape())));
+      names.add(t.name());
     }
+    // shard by shard, one vectored read per batch on remote storage; each F32 copy is dropped
+    // as soon as its NDArray exists
+    Map<String, NDArray> read = new HashMap<>();
+    folder.readFloats(
+        names,
+        (name, data) -> read.put(name, manager.create(data.data(), new Shape(data.shape()))));
+    Map<String, NDArray> out = new LinkedHashMap<>();
+    names.forEach(n -> out.put(n, read.get(n)));
     return out;
   }
 }

@@ -220,4 +220,132 @@ class S3CheckpointTest {
         e.getMessage().contains("big") && e.getMessage().contains("vanishing"), e.getMessage());
     assertTrue(System.nanoTime() - start < 60e9, "failed fast");
   }
+
+  @Test
+  void severalTensorsOfAShardReadVectoredEqualTheTensorsReadOneByOne() throws Exception {
+    Configuration conf = s3Conf(proxy.getPort());
+    Map<String, FloatTensor> tensors = HfModelWriterTest.toyTensors(3, 16, 21);
+    String uri = "s3a://" + BUCKET + "/vectored/m4";
+    HfModelWriter.write(
+        new Path(uri),
+        conf,
+        HfModelWriterTest.config(3, 16),
+        sources(tensors),
+        new WriteOptions(DType.BF16, 4000),
+        List.of());
+    HfModelFolder model = HfModelFolder.open(uri, conf);
+    assertTrue(model.shards().size() > 1);
+    long calls = 0;
+    for (SafetensorsFile shard : model.shards()) {
+      List<String> names = List.copyOf(shard.tensors().keySet());
+      assertTrue(names.size() > 1, "several tensors per shard");
+      ByteSource.Remote remote = (ByteSource.Remote) shard.source();
+      long before = remote.vectoredReads.get();
+      Map<String, FloatTensor> vectored = shard.readFloats(names);
+      assertEquals(before + 1, remote.vectoredReads.get(), "one vectored read for the shard");
+      assertEquals(names, List.copyOf(vectored.keySet()));
+      for (String name : names) {
+        assertEquals(shard.readFloat(name), vectored.get(name), name);
+        assertEquals(
+            HfModelWriterTest.bf16(tensors.get(name).data()[3]), vectored.get(name).data()[3]);
+      }
+      // a small batch budget: one vectored read per tensor, same values, in the order asked
+      List<String> reversed = new java.util.ArrayList<>(names);
+      java.util.Collections.reverse(reversed);
+      Map<String, FloatTensor> small = new LinkedHashMap<>();
+      before = remote.vectoredReads.get();
+      shard.readFloats(reversed, 1, small::put);
+      assertEquals(before + names.size(), remote.vectoredReads.get());
+      assertEquals(vectored, small);
+      calls += remote.vectoredReads.get();
+    }
+    // the folder reads shard by shard, vectored, in the order asked
+    List<String> all = new java.util.ArrayList<>(tensors.keySet());
+    java.util.Collections.shuffle(all, new Random(5));
+    Map<String, FloatTensor> read = model.readFloats(all);
+    assertEquals(all, List.copyOf(read.keySet()));
+    for (String name : all) {
+      assertEquals(model.readFloat(name), read.get(name));
+    }
+    assertTrue(calls > 0);
+  }
+
+  /** Rewrites the stored object behind the client's back (same key, new bytes). */
+  private static void replaceObject(String key, byte[] bytes) {
+    BlobStore store = context.getBlobStore();
+    store.putBlob(
+        BUCKET, store.blobBuilder(key).payload(bytes).contentLength(bytes.length).build());
+  }
+
+  private static byte[] objectBytes(String key) throws Exception {
+    try (java.io.InputStream in =
+        context.getBlobStore().getBlob(BUCKET, key).getPayload().openStream()) {
+      return in.readAllBytes();
+    }
+  }
+
+  /**
+   * A shard replaced or truncated while a tensor is being read chunk by chunk: the next read fails
+   * with an error naming the tensor and file, never a tensor mixing old and new bytes.
+   */
+  @Test
+  void anObjectChangedOrTruncatedMidReadIsAClearErrorNotAMixedTensor() throws Exception {
+    Configuration conf = s3Conf(proxy.getPort());
+    Random r = new Random(17);
+    Map<String, FloatTensor> tensors = new LinkedHashMap<>();
+    tensors.put("big", HfModelWriterTest.random(r, 4, 1 << 14));
+    tensors.put("other", HfModelWriterTest.random(r, 2, 1 << 14));
+    for (String change : List.of("same length, other bytes", "truncated")) {
+      String uri = "s3a://" + BUCKET + "/changing/m5";
+      HfModelWriter.write(
+          new Path(uri), conf, HfModelWriterTest.config(1, 16), tensors, DType.F32, List.of());
+      HfModelFolder model = HfModelFolder.open(uri, conf);
+      String key = model.shardOf("big").path().toUri().getPath().substring(1);
+      byte[] original = objectBytes(key);
+      float[] want = tensors.get("big").data();
+      AtomicInteger chunks = new AtomicInteger();
+      CheckpointException e =
+          assertThrows(
+              CheckpointException.class,
+              () ->
+                  model
+                      .shardOf("big")
+                      .forEachChunk(
+                          "big",
+                          1 << 14,
+                          (first, values, n) -> {
+                            for (int i = 0; i < n; i++) {
+                              assertEquals(want[(int) first + i], values[i]);
+                            }
+                            if (chunks.incrementAndGet() == 1) {
+                              byte[] changed =
+                                  change.startsWith("same")
+                                      ? original.clone()
+                                      : java.util.Arrays.copyOf(original, original.length / 2);
+                              for (int i = original.length / 2; i < changed.length; i++) {
+                                changed[i] ^= 0x55;
+                              }
+                              replaceObject(key, changed);
+                            }
+                          }),
+              change);
+      assertEquals(1, chunks.get(), change);
+      assertTrue(
+          e.getMessage().contains("big")
+              && e.getMessage().contains("changing/m5")
+              && e.getMessage().contains("changed on the server after it was opened"),
+          change + ": " + e.getMessage());
+      // the vectored path fails the same way
+      CheckpointException v =
+          assertThrows(
+              CheckpointException.class,
+              () -> model.readFloats(List.of("big", "other")),
+              change + " (vectored)");
+      assertTrue(
+          v.getMessage().contains("tensor big from")
+              && v.getMessage().contains("changed on the server after it was opened"),
+          change + ": " + v.getMessage());
+      new Path(uri).getFileSystem(conf).delete(new Path(uri), true);
+    }
+  }
 }
