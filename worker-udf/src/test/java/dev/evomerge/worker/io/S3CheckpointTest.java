@@ -54,10 +54,14 @@ class S3CheckpointTest {
   }
 
   private static S3Proxy start(BlobStore store) throws Exception {
+    return start(store, 0);
+  }
+
+  private static S3Proxy start(BlobStore store, int port) throws Exception {
     S3Proxy p =
         S3Proxy.builder()
             .blobStore(store)
-            .endpoint(URI.create("http://127.0.0.1:0"))
+            .endpoint(URI.create("http://127.0.0.1:" + port))
             .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, KEY, SECRET)
             .build();
     p.start();
@@ -346,6 +350,61 @@ class S3CheckpointTest {
               && v.getMessage().contains("changed on the server after it was opened"),
           change + ": " + v.getMessage());
       new Path(uri).getFileSystem(conf).delete(new Path(uri), true);
+    }
+  }
+
+  /**
+   * The server goes away after the first chunk of a tensor and comes back on the same port a moment
+   * later: the client's retries (fs.s3a.retry.*) carry the read over and every value is right.
+   */
+  @Test
+  void aServerThatComesBackMidReadIsRetriedAndTheTensorIsRight() throws Exception {
+    S3Proxy first = start(context.getBlobStore());
+    int port = first.getPort();
+    Configuration conf = s3Conf(port);
+    conf.setInt("fs.s3a.retry.limit", 8);
+    conf.set("fs.s3a.retry.interval", "250ms");
+    Random r = new Random(19);
+    Map<String, FloatTensor> tensors = new LinkedHashMap<>();
+    tensors.put("big", HfModelWriterTest.random(r, 3, 1 << 14));
+    String uri = "s3a://" + BUCKET + "/flaky/m6";
+    HfModelWriter.write(
+        new Path(uri), conf, HfModelWriterTest.config(1, 16), tensors, DType.F32, List.of());
+    HfModelFolder model = HfModelFolder.open(uri, conf);
+    float[] want = tensors.get("big").data();
+    float[] got = new float[want.length];
+    java.util.concurrent.atomic.AtomicReference<S3Proxy> second =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    Thread restart = null;
+    try {
+      AtomicInteger chunks = new AtomicInteger();
+      for (int c = 0; c < 3; c++) {
+        model.readFloat("big", c << 14, got, c << 14, 1 << 14);
+        if (chunks.incrementAndGet() == 1) {
+          first.stop();
+          restart =
+              new Thread(
+                  () -> {
+                    try {
+                      Thread.sleep(400);
+                      second.set(start(context.getBlobStore(), port));
+                    } catch (Exception e) {
+                      throw new IllegalStateException(e);
+                    }
+                  });
+          restart.start();
+        }
+      }
+      restart.join();
+      assertTrue(second.get() != null, "server restarted");
+      assertArrayEquals(want, got);
+    } finally {
+      if (restart != null) {
+        restart.join();
+      }
+      if (second.get() != null) {
+        second.get().stop();
+      }
     }
   }
 }
