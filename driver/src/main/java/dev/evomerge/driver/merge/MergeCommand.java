@@ -1,6 +1,7 @@
 package dev.evomerge.driver.merge;
 
 import ai.djl.Device;
+import dev.evomerge.worker.io.WriteOptions;
 import dev.evomerge.worker.merge.MergePlan;
 import dev.evomerge.worker.merge.MergeRecipe;
 import dev.evomerge.worker.merge.MergeRunner;
@@ -17,15 +18,15 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 
 /**
- * {@code evomerge merge RECIPE.yaml --out DIR [--seed N] [--device cpu|gpu] [--model NAME=PATH]}.
- * Exit codes: 0 merged, 1 the merge failed, 2 bad usage.
+ * {@code evomerge merge RECIPE.yaml --out DIR [--seed N] [--device cpu|gpu] [--model NAME=PATH]
+ * [--max-shard-size SIZE]}. Exit codes: 0 merged, 1 the merge failed, 2 bad usage.
  */
 public final class MergeCommand {
   static final String USAGE =
       String.join(
           "\n",
           "usage: evomerge merge RECIPE.yaml --out DIR [--seed N] [--device cpu|gpu]"
-              + " [--model NAME=PATH]...",
+              + " [--model NAME=PATH]... [--max-shard-size SIZE]",
           "",
           "Merges the models of a mergekit recipe into a new Hugging Face checkpoint folder DIR,",
           "tensor by tensor, and writes the recipe (with its seed) as mergekit_config.yml.",
@@ -34,6 +35,8 @@ public final class MergeCommand {
           "  --seed N           seed of DARE/DELLA drops (default: the recipe's random_seed, else 0)",
           "  --device cpu|gpu   where tensors are merged (default cpu)",
           "  --model NAME=PATH  where to find a model the recipe names (default: NAME is a path)",
+          "  --max-shard-size SIZE  largest safetensors shard written, e.g. 5GB (default), 500MB,",
+          "                     2GiB; more than one shard adds model.safetensors.index.json",
           "  --help             this text");
 
   private MergeCommand() {}
@@ -43,6 +46,7 @@ public final class MergeCommand {
     String outDir = null;
     Long seed = null;
     String device = "cpu";
+    long maxShardBytes = WriteOptions.DEFAULT_MAX_SHARD_BYTES;
     Map<String, String> locations = new LinkedHashMap<>();
     try {
       for (int i = 0; i < args.length; i++) {
@@ -55,6 +59,13 @@ public final class MergeCommand {
           case "--out" -> outDir = value(args, ++i, a);
           case "--seed" -> seed = Long.parseLong(value(args, ++i, a));
           case "--device" -> device = value(args, ++i, a).toLowerCase(Locale.ROOT);
+          case "--max-shard-size" -> {
+            String v = value(args, ++i, a);
+            maxShardBytes = WriteOptions.parseSize(v);
+            if (maxShardBytes <= 0) {
+              throw new IllegalArgumentException("--max-shard-size must be positive, got " + v);
+            }
+          }
           case "--model" -> {
             String v = value(args, ++i, a);
             int eq = v.indexOf('=');
@@ -96,7 +107,7 @@ public final class MergeCommand {
               recipe,
               target,
               new Configuration(),
-              new MergeRunner.Options(dev, effectiveSeed, locations),
+              new MergeRunner.Options(dev, effectiveSeed, locations, maxShardBytes),
               progress);
       progress.finish();
       out.printf(

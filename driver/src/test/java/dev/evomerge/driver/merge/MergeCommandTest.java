@@ -95,4 +95,42 @@ class MergeCommandTest {
     assertEquals(1, run(recipe.toString(), "--out", tmp.resolve("o").toString()));
     assertTrue(errBytes.toString(StandardCharsets.UTF_8).contains("did you mean ties?"));
   }
+
+  @Test
+  void maxShardSizeShardsTheWrittenModelAndABadSizeIsAUsageError() throws Exception {
+    String a = model("a", 1);
+    String b = model("b", 3);
+    Path recipe =
+        Files.writeString(
+            tmp.resolve("r.yaml"),
+            "merge_method: linear\nmodels:\n  - {model: "
+                + a
+                + ", parameters: {weight: 1}}\n  - {model: "
+                + b
+                + ", parameters: {weight: 1}}\n");
+    Path dir = tmp.resolve("sharded");
+    assertEquals(
+        0,
+        run(recipe.toString(), "--out", dir.toString(), "--max-shard-size", "8B"),
+        errBytes.toString(StandardCharsets.UTF_8));
+    HfModelFolder merged = HfModelFolder.open(dir.toString(), new Configuration());
+    assertTrue(merged.isSharded());
+    assertEquals(2, merged.shards().size());
+    assertTrue(Files.exists(dir.resolve("model-00002-of-00002.safetensors")));
+    assertEquals(2f, merged.readFloat("model.layers.0.mlp.up_proj.weight").data()[0]);
+
+    assertEquals(
+        2,
+        run(
+            recipe.toString(),
+            "--out",
+            tmp.resolve("x").toString(),
+            "--max-shard-size",
+            "5 parsecs"));
+    assertTrue(errBytes.toString(StandardCharsets.UTF_8).contains("Invalid size 5 parsecs"));
+    assertEquals(
+        2, run(recipe.toString(), "--out", tmp.resolve("y").toString(), "--max-shard-size", "0MB"));
+    assertTrue(errBytes.toString(StandardCharsets.UTF_8).contains("must be positive"));
+    assertTrue(Files.notExists(tmp.resolve("x")) && Files.notExists(tmp.resolve("y")));
+  }
 }

@@ -11,6 +11,8 @@ import dev.evomerge.worker.io.FloatTensor;
 import dev.evomerge.worker.io.HfModelFolder;
 import dev.evomerge.worker.io.HfModelWriter;
 import dev.evomerge.worker.io.TensorInfo;
+import dev.evomerge.worker.io.TensorSource;
+import dev.evomerge.worker.io.WriteOptions;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -41,10 +43,18 @@ public final class MergeRunner {
    * @param device where tensors are merged
    * @param seed seed of random drops; recorded in the written recipe
    * @param locations model name to folder URI; names not listed are used as paths themselves
+   * @param maxShardBytes shard size of the written model ({@code --max-shard-size})
    */
-  public record Options(Device device, long seed, Map<String, String> locations) {
+  public record Options(
+      Device device, long seed, Map<String, String> locations, long maxShardBytes) {
     public Options {
       locations = Map.copyOf(locations);
+      Preconditions.checkArgument(
+          maxShardBytes > 0, "Max shard size must be positive: %s", maxShardBytes);
+    }
+
+    public Options(Device device, long seed, Map<String, String> locations) {
+      this(device, seed, locations, WriteOptions.DEFAULT_MAX_SHARD_BYTES);
     }
 
     public String locate(String model) {
@@ -107,7 +117,15 @@ public final class MergeRunner {
     if (config.has("num_hidden_layers") && plan.layerCount() > 0) {
       config.put("num_hidden_layers", plan.layerCount());
     }
-    HfModelWriter.write(out, conf, config, merged, dtype, tokenizerFolder.tokenizerFiles());
+    Map<String, TensorSource> sources = new LinkedHashMap<>();
+    merged.forEach((name, t) -> sources.put(name, TensorSource.of(t)));
+    HfModelWriter.write(
+        out,
+        conf,
+        config,
+        sources,
+        new WriteOptions(dtype, options.maxShardBytes()),
+        tokenizerFolder.tokenizerFiles());
     writeRecipe(recipe.withRandomSeed(options.seed()), out, conf);
     return plan;
   }
