@@ -150,4 +150,52 @@ class S3RunTest {
       assertTrue(!saved.contains(SECRET), "the S3 secret must not reach the run folder");
     }
   }
+
+  /** {@code evomerge inspect} on s3a:// folders, S3A settings given with --conf. */
+  @Test
+  void inspectReadsModelsOnS3aAndChecksThemAgainstEachOther() throws Exception {
+    ToyZoo.Zoo zoo = ToyFixtures.zoo();
+    Configuration conf = hadoop();
+    FileSystem s3 = new org.apache.hadoop.fs.Path("s3a://zoo/").getFileSystem(conf);
+    List<String> args = new java.util.ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      String uri = "s3a://zoo/inspect/m" + i;
+      FileUtil.copy(
+          FileSystem.getLocal(new Configuration()),
+          new org.apache.hadoop.fs.Path(zoo.sources().get(i).toUri()),
+          s3,
+          new org.apache.hadoop.fs.Path(uri),
+          false,
+          conf);
+      args.add(uri);
+    }
+    args.add("--json");
+    for (String key :
+        List.of(
+            "fs.s3a.endpoint",
+            "fs.s3a.endpoint.region",
+            "fs.s3a.path.style.access",
+            "fs.s3a.connection.ssl.enabled",
+            "fs.s3a.aws.credentials.provider",
+            "fs.s3a.access.key",
+            "fs.s3a.secret.key")) {
+      args.add("--conf");
+      args.add(key + "=" + conf.get(key));
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code =
+        dev.evomerge.driver.inspect.InspectCommand.run(
+            args.toArray(String[]::new),
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
+    JsonNode root = new ObjectMapper().readTree(out.toString(StandardCharsets.UTF_8));
+    assertTrue(root.get("compatible").asBoolean());
+    assertEquals(2, root.get("models").size());
+    JsonNode first = root.get("models").get(0);
+    assertTrue(first.toString().contains("s3a://zoo/inspect/m0"), first.toString());
+    assertTrue(first.get("architecture").get("layers").asInt() > 0);
+    assertTrue(first.get("tensors").size() > 0);
+  }
 }
