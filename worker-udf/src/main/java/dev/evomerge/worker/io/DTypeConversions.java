@@ -1,33 +1,22 @@
 package dev.evomerge.worker.io;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.LongBuffer;
 
 /**
  * Conversions between little-endian stored elements and F32. BF16 and F16 are widened here because
- * DJL 0.35.1 crashes the JVM on BF16 arrays. This is on the hot path: BF16 goes through {@link
- * Bf16Kernel#best()} (the Vector API where the JVM has it), F16 through a table, both reading 64
- * bits or a vector at a time straight from the mapped or read buffer into the destination.
+ * DJL 0.35.1 crashes the JVM on BF16 arrays. This is on the hot path: BF16 and F16 go through
+ * {@link HalfKernel#best()} (the Vector API where the JVM has it), reading a vector or 64 bits at a
+ * time straight from the mapped or read buffer into the destination.
  */
 public final class DTypeConversions {
-  private static final VarHandle LONG_LE =
-      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-
-  private static final Bf16Kernel BF16 = Bf16Kernel.best();
+  private static final HalfKernel HALF = HalfKernel.best();
 
   private static final float[] E4M3 = new float[256];
-
-  private static final float[] F16 = new float[65536];
 
   static {
     for (int b = 0; b < 256; b++) {
       E4M3[b] = e4m3ToFloat(b);
-    }
-    for (int h = 0; h < 65536; h++) {
-      F16[h] = halfToFloat((short) h);
     }
   }
 
@@ -55,8 +44,8 @@ public final class DTypeConversions {
     }
     switch (dtype) {
       case F32 -> in.asFloatBuffer().get(dst, dstOffset, count);
-      case BF16 -> BF16.widen(in, dst, dstOffset, count);
-      case F16 -> f16ToFloats(in, dst, dstOffset, count);
+      case BF16 -> HALF.bf16(in, dst, dstOffset, count);
+      case F16 -> HALF.f16(in, dst, dstOffset, count);
       case F64 -> {
         for (int i = 0; i < count; i++) {
           dst[dstOffset + i] = (float) in.getDouble(i << 3);
@@ -101,45 +90,11 @@ public final class DTypeConversions {
     src.position(src.position() + (int) needed);
   }
 
-  /** What widens BF16 in this JVM (the Vector API kernel or the scalar one), for benchmarks. */
-  public static String bf16Kernel() {
-    return BF16.description();
-  }
-
   /**
-   * F16 through a 65536-entry table (256 KiB, stays in L2), four values per 64-bit load: no
-   * branches per element, unlike {@link #halfToFloat}.
+   * What widens BF16 and F16 in this JVM (the Vector API kernel or the scalar one), for benchmarks.
    */
-  private static void f16ToFloats(ByteBuffer in, float[] dst, int dstOffset, int count) {
-    int quads = count >>> 2;
-    if (in.hasArray()) {
-      f16Array(in.array(), in.arrayOffset(), dst, dstOffset, quads);
-    } else {
-      f16Buffer(in.asLongBuffer(), dst, dstOffset, quads);
-    }
-    for (int i = quads << 2; i < count; i++) {
-      dst[dstOffset + i] = F16[in.getShort(i << 1) & 0xffff];
-    }
-  }
-
-  // one loop per method, so that each is compiled on its own profile
-  private static void f16Array(byte[] a, int base, float[] dst, int dstOffset, int quads) {
-    for (int i = 0; i < quads; i++) {
-      storeF16((long) LONG_LE.get(a, base + (i << 3)), dst, dstOffset + (i << 2));
-    }
-  }
-
-  private static void f16Buffer(LongBuffer longs, float[] dst, int dstOffset, int quads) {
-    for (int i = 0; i < quads; i++) {
-      storeF16(longs.get(i), dst, dstOffset + (i << 2));
-    }
-  }
-
-  private static void storeF16(long w, float[] dst, int d) {
-    dst[d] = F16[(int) w & 0xffff];
-    dst[d + 1] = F16[(int) (w >>> 16) & 0xffff];
-    dst[d + 2] = F16[(int) (w >>> 32) & 0xffff];
-    dst[d + 3] = F16[(int) (w >>> 48)];
+  public static String halfKernel() {
+    return HALF.description();
   }
 
   /** Narrows F32 values to little-endian bytes of {@code dtype} (BF16 rounds to nearest even). */
@@ -191,22 +146,7 @@ public final class DTypeConversions {
 
   /** IEEE 754 binary16 to F32 (JDK 17 has no Float.float16ToFloat). */
   static float halfToFloat(short half) {
-    int h = half & 0xffff;
-    int sign = (h & 0x8000) << 16;
-    int exp = (h >>> 10) & 0x1f;
-    int mant = h & 0x3ff;
-    if (exp == 0x1f) {
-      return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
-    }
-    if (exp == 0) {
-      if (mant == 0) {
-        return Float.intBitsToFloat(sign);
-      }
-      // subnormal: value = mant * 2^-24
-      float v = mant * 0x1p-24f;
-      return sign == 0 ? v : -v;
-    }
-    return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
+    return HalfKernel.halfToFloat(half);
   }
 
   /** OCP FP8 E4M3 ("fn": no infinities, S.1111.111 is NaN), bias 7. */

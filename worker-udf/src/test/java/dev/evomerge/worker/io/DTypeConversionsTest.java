@@ -152,14 +152,14 @@ class DTypeConversionsTest {
     return readOnly ? b.asReadOnlyBuffer() : b;
   }
 
-  private static void assertWidensEveryBf16Pattern(Bf16Kernel kernel) {
+  private static void assertWidensEveryBf16Pattern(HalfKernel kernel) {
     for (boolean direct : new boolean[] {false, true}) {
       for (boolean readOnly : new boolean[] {false, true}) {
         for (int extra = 0; extra < 9; extra += 3) {
           ByteBuffer src = allBf16(3, extra, direct, readOnly);
           int n = 65536 + extra;
           float[] dst = new float[n + 5];
-          kernel.widen(src.slice().order(ByteOrder.LITTLE_ENDIAN), dst, 5, n);
+          kernel.bf16(src.slice().order(ByteOrder.LITTLE_ENDIAN), dst, 5, n);
           for (int i = 0; i < n; i++) {
             int bits = i & 0xffff;
             assertEquals(
@@ -173,22 +173,22 @@ class DTypeConversionsTest {
   }
 
   @Test
-  void bothBf16KernelsWidenEveryBitPatternExactlyOnEveryBufferKind() {
-    assertWidensEveryBf16Pattern(new Bf16Kernel.Scalar());
-    assertWidensEveryBf16Pattern(new VectorBf16Kernel());
+  void bothHalfKernelsWidenEveryBitPatternExactlyOnEveryBufferKind() {
+    assertWidensEveryBf16Pattern(new HalfKernel.Scalar());
+    assertWidensEveryBf16Pattern(new VectorHalfKernel());
   }
 
   @Test
-  void bf16KernelsHandleEveryShortLengthAndOffset() {
+  void halfKernelsHandleEveryShortLengthAndOffset() {
     Random r = new Random(3);
     byte[] bytes = new byte[2 * 300];
     r.nextBytes(bytes);
-    for (Bf16Kernel kernel : List.of(new Bf16Kernel.Scalar(), new VectorBf16Kernel())) {
+    for (HalfKernel kernel : List.of(new HalfKernel.Scalar(), new VectorHalfKernel())) {
       for (int start = 0; start < 5; start++) {
         for (int count = 0; count <= 70; count++) {
           float[] dst = new float[count + 2];
           java.util.Arrays.fill(dst, 42f);
-          kernel.widen(
+          kernel.bf16(
               ByteBuffer.wrap(bytes, 2 * start, 2 * count).slice().order(ByteOrder.LITTLE_ENDIAN),
               dst,
               1,
@@ -202,6 +202,23 @@ class DTypeConversionsTest {
                 Float.floatToRawIntBits(dst[1 + i]),
                 kernel.description() + " start " + start + " count " + count + " i " + i);
           }
+          java.util.Arrays.fill(dst, 42f);
+          kernel.f16(
+              ByteBuffer.wrap(bytes, 2 * start, 2 * count).slice().order(ByteOrder.LITTLE_ENDIAN),
+              dst,
+              1,
+              count);
+          assertEquals(42f, dst[0]);
+          assertEquals(42f, dst[count + 1], "F16: nothing written past the end");
+          for (int i = 0; i < count; i++) {
+            short bits =
+                (short)
+                    ((bytes[2 * (start + i)] & 0xff) | (bytes[2 * (start + i) + 1] & 0xff) << 8);
+            assertEquals(
+                Float.floatToRawIntBits(DTypeConversions.halfToFloat(bits)),
+                Float.floatToRawIntBits(dst[1 + i]),
+                "F16 " + kernel.description() + " start " + start + " count " + count + " i " + i);
+          }
         }
       }
     }
@@ -211,13 +228,18 @@ class DTypeConversionsTest {
   void theVectorKernelIsUsedWhereTheModuleIsPresentAndAWrongKernelIsRefused() {
     // surefire, the launcher and spark-submit all add jdk.incubator.vector
     assertTrue(
-        DTypeConversions.bf16Kernel().startsWith("Vector API"), DTypeConversions.bf16Kernel());
-    assertTrue(Bf16Kernel.agrees(new VectorBf16Kernel(), new Bf16Kernel.Scalar()));
-    Bf16Kernel dropsTheLowBit =
-        new Bf16Kernel() {
+        DTypeConversions.halfKernel().startsWith("Vector API"), DTypeConversions.halfKernel());
+    assertTrue(HalfKernel.agrees(new VectorHalfKernel(), new HalfKernel.Scalar()));
+    HalfKernel dropsTheLowBit =
+        new HalfKernel() {
           @Override
-          public void widen(ByteBuffer in, float[] dst, int dstOffset, int count) {
-            new Bf16Kernel.Scalar().widen(in, dst, dstOffset, count);
+          public void f16(ByteBuffer in, float[] dst, int dstOffset, int count) {
+            new HalfKernel.Scalar().f16(in, dst, dstOffset, count);
+          }
+
+          @Override
+          public void bf16(ByteBuffer in, float[] dst, int dstOffset, int count) {
+            new HalfKernel.Scalar().bf16(in, dst, dstOffset, count);
             dst[dstOffset + count - 1] =
                 Float.intBitsToFloat(Float.floatToRawIntBits(dst[dstOffset + count - 1]) ^ 0x10000);
           }
@@ -227,22 +249,43 @@ class DTypeConversionsTest {
             return "broken";
           }
         };
-    assertFalse(Bf16Kernel.agrees(dropsTheLowBit, new Bf16Kernel.Scalar()));
+    assertFalse(HalfKernel.agrees(dropsTheLowBit, new HalfKernel.Scalar()));
   }
 
   @Test
   void f16WidensEveryBitPatternLikeTheReferenceFormula() {
-    for (boolean direct : new boolean[] {false, true}) {
-      ByteBuffer src = allBf16(1, 3, direct, direct);
-      float[] dst = new float[65536 + 3];
-      DTypeConversions.toFloats(DType.F16, src, dst, 0, dst.length);
+    for (int kernel = 0; kernel < 3; kernel++) {
+      assertF16(kernel, false, false);
+      assertF16(kernel, true, true);
+      assertF16(kernel, false, true);
+    }
+  }
+
+  /** kernel 0: through toFloats; 1: scalar; 2: vector. */
+  private static void assertF16(int kernel, boolean direct, boolean readOnly) {
+    {
+      ByteBuffer src = allBf16(1, 3 + kernel, direct, readOnly);
+      float[] dst = new float[65536 + 3 + kernel];
+      switch (kernel) {
+        case 0 -> DTypeConversions.toFloats(DType.F16, src, dst, 0, dst.length);
+        case 1 ->
+            new HalfKernel.Scalar()
+                .f16(src.slice().order(ByteOrder.LITTLE_ENDIAN), dst, 0, dst.length);
+        default ->
+            new VectorHalfKernel()
+                .f16(src.slice().order(ByteOrder.LITTLE_ENDIAN), dst, 0, dst.length);
+      }
       for (int i = 0; i < dst.length; i++) {
         int h = i & 0xffff;
         int exp = (h >>> 10) & 0x1f;
         int mant = h & 0x3ff;
         double sign = (h & 0x8000) != 0 ? -1 : 1;
         if (exp == 0x1f && mant != 0) {
-          assertTrue(Float.isNaN(dst[i]), "NaN pattern " + h);
+          // NaN keeps its payload, as halfToFloat does
+          assertEquals(
+              (h & 0x8000) << 16 | 0x7f800000 | mant << 13,
+              Float.floatToRawIntBits(dst[i]),
+              "NaN pattern " + h);
           continue;
         }
         double want =
@@ -254,7 +297,7 @@ class DTypeConversionsTest {
         assertEquals(
             Float.floatToRawIntBits((float) want),
             Float.floatToRawIntBits(dst[i]),
-            "pattern " + Integer.toHexString(h) + " direct=" + direct);
+            "kernel " + kernel + " pattern " + Integer.toHexString(h) + " direct=" + direct);
       }
     }
   }

@@ -33,7 +33,7 @@ import org.apache.hadoop.fs.Path;
  *       input bytes, one of an F32 array the size of the output (see {@link #conversion}).
  * </ol>
  *
- * <p>{@code -Devomerge.io.bf16.vector=false} measures the scalar BF16 kernel instead of the Vector
+ * <p>{@code -Devomerge.io.vector=false} measures the scalar BF16/F16 kernel instead of the Vector
  * API one.
  *
  * <p>Usage: {@code IoBenchmark [--dir DIR] [--size-gb 1] [--shard-mb 512] [--rounds 3]}; the
@@ -108,7 +108,8 @@ public final class IoBenchmark {
         widened,
         widened / plain);
 
-    System.out.println("BF16 kernel: " + DTypeConversions.bf16Kernel());
+    System.out.println("BF16/F16 kernel: " + DTypeConversions.halfKernel());
+    warmUp();
     // 128 MiB of BF16 (memory-bound) and 512 KiB that stays in cache (the reader converts chunk by
     // chunk, but into the caller's array)
     for (int n : new int[] {64 << 20, 256 << 10}) {
@@ -181,6 +182,20 @@ public final class IoBenchmark {
         2 * conv / copyOut);
     if (out[n / 2] == 42 && copy[1] == 7 && floatsCopy[3] == 1) {
       System.out.println(); // keep the results alive
+    }
+  }
+
+  /** Compiles every conversion loop (heap and direct, both dtypes) before anything is timed. */
+  private static void warmUp() {
+    int n = 64 << 10;
+    ByteBuffer heap = ByteBuffer.allocate(2 * n);
+    ByteBuffer direct = ByteBuffer.allocateDirect(2 * n);
+    float[] out = new float[n];
+    for (int k = 0; k < 3000; k++) {
+      for (DType dtype : new DType[] {DType.BF16, DType.F16}) {
+        DTypeConversions.toFloats(dtype, heap.duplicate(), out, 0, n);
+        DTypeConversions.toFloats(dtype, direct.duplicate(), out, 0, n);
+      }
     }
   }
 
