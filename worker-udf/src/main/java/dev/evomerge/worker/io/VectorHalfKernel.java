@@ -2,10 +2,8 @@ package dev.evomerge.worker.io;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -18,7 +16,6 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorHalfKernel implements HalfKernel {
   private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
-  private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
   private static final VectorSpecies<Short> SHORTS =
       VectorSpecies.of(short.class, VectorShape.forBitSize(INTS.vectorBitSize() / 2));
 
@@ -114,13 +111,12 @@ final class VectorHalfKernel implements HalfKernel {
     IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
     IntVector o = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
     IntVector exp = o.and(F16_EXP);
-    VectorMask<Integer> special = exp.compare(VectorOperators.EQ, F16_EXP);
-    VectorMask<Integer> tiny = exp.compare(VectorOperators.EQ, 0);
-    o = o.add(REBIAS).lanewise(VectorOperators.ADD, REBIAS, special);
-    o = o.lanewise(VectorOperators.ADD, 1 << 23, tiny);
-    FloatVector f = o.reinterpretAsFloats();
-    f = f.lanewise(VectorOperators.SUB, MIN_NORMAL_F16, tiny.cast(FLOATS));
-    f.reinterpretAsInts().or(sign).reinterpretAsFloats().intoArray(dst, d);
+    o = o.add(REBIAS);
+    // blends rather than masked arithmetic: JDK 17 intrinsifies these on AVX2 and AVX-512
+    o = o.blend(o.add(REBIAS), exp.compare(VectorOperators.EQ, F16_EXP));
+    IntVector tiny = o.add(1 << 23).reinterpretAsFloats().sub(MIN_NORMAL_F16).reinterpretAsInts();
+    o = o.blend(tiny, exp.compare(VectorOperators.EQ, 0));
+    o.or(sign).reinterpretAsFloats().intoArray(dst, d);
   }
 
   @Override
