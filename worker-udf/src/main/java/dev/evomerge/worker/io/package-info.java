@@ -10,10 +10,11 @@
  * offsets tiling the data section exactly, shard names that stay in the folder, no pickles).
  * Tensors are then read one at a time, whole or in element ranges (any size, no 2 GiB limit), from
  * a memory map for local files or with positioned reads ({@code openFile()} with a random read
- * policy and the known length) for remote ones, optionally through an executor-local {@link
- * dev.evomerge.worker.io.ShardCache}. Every element type is widened to F32 in Java; BF16 is widened
- * here because DJL cannot hold it. Bad input is always a {@link
- * dev.evomerge.worker.io.CheckpointException} naming the file and tensor.
+ * policy and the known length) for remote ones, several tensors of a remote shard with one vectored
+ * read, optionally through an executor-local {@link dev.evomerge.worker.io.ShardCache}. Every
+ * element type is widened to F32 in Java; BF16 is widened here because DJL cannot hold it, BF16 and
+ * F16 with the Vector API where the JVM has {@code jdk.incubator.vector}. Bad input is always a
+ * {@link dev.evomerge.worker.io.CheckpointException} naming the file and tensor.
  *
  * <p>Writing ({@link dev.evomerge.worker.io.HfModelWriter}): sharded safetensors with HF names and
  * index, in F32/F16/BF16/F64, streamed in chunks. On filesystems with atomic rename the folder
