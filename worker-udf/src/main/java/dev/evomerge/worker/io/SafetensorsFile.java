@@ -435,7 +435,7 @@ public final class SafetensorsFile {
       throw new CheckpointException(
           String.format(
               "Cannot read tensors %s from %s: %s",
-              batch.stream().map(TensorInfo::name).toList(), path, e.getMessage()),
+              batch.stream().map(TensorInfo::name).toList(), path, describe(e)),
           e);
     }
   }
