@@ -25,7 +25,7 @@ public final class MergeCommand {
       String.join(
           "\n",
           "usage: evomerge merge RECIPE.yaml --out DIR [--seed N] [--device cpu|gpu]"
-              + " [--model NAME=PATH]...",
+              + " [--model NAME=PATH]... [--statistics NAME=DIR]...",
           "",
           "Merges the models of a mergekit recipe into a new Hugging Face checkpoint folder DIR,",
           "tensor by tensor, and writes the recipe (with its seed) as mergekit_config.yml.",
@@ -34,6 +34,8 @@ public final class MergeCommand {
           "  --seed N           seed of DARE/DELLA drops (default: the recipe's random_seed, else 0)",
           "  --device cpu|gpu   where tensors are merged (default cpu)",
           "  --model NAME=PATH  where to find a model the recipe names (default: NAME is a path)",
+          "  --statistics NAME=DIR  fisher.safetensors / gram.safetensors of a model, for the",
+          "                     fisher and regmean methods (default: PATH/statistics)",
           "  --help             this text");
 
   private MergeCommand() {}
@@ -44,6 +46,7 @@ public final class MergeCommand {
     Long seed = null;
     String device = "cpu";
     Map<String, String> locations = new LinkedHashMap<>();
+    Map<String, String> statistics = new LinkedHashMap<>();
     try {
       for (int i = 0; i < args.length; i++) {
         String a = args[i];
@@ -55,14 +58,8 @@ public final class MergeCommand {
           case "--out" -> outDir = value(args, ++i, a);
           case "--seed" -> seed = Long.parseLong(value(args, ++i, a));
           case "--device" -> device = value(args, ++i, a).toLowerCase(Locale.ROOT);
-          case "--model" -> {
-            String v = value(args, ++i, a);
-            int eq = v.indexOf('=');
-            if (eq <= 0) {
-              throw new IllegalArgumentException("--model needs NAME=PATH, got " + v);
-            }
-            locations.put(v.substring(0, eq), v.substring(eq + 1));
-          }
+          case "--model" -> assign(locations, a, value(args, ++i, a));
+          case "--statistics" -> assign(statistics, a, value(args, ++i, a));
           default -> {
             if (a.startsWith("-") || recipePath != null) {
               throw new IllegalArgumentException("Unexpected argument " + a);
@@ -96,7 +93,7 @@ public final class MergeCommand {
               recipe,
               target,
               new Configuration(),
-              new MergeRunner.Options(dev, effectiveSeed, locations),
+              new MergeRunner.Options(dev, effectiveSeed, locations, statistics),
               progress);
       progress.finish();
       out.printf(
@@ -113,6 +110,14 @@ public final class MergeCommand {
       err.println("evomerge merge: " + e.getMessage());
       return 1;
     }
+  }
+
+  private static void assign(Map<String, String> into, String option, String v) {
+    int eq = v.indexOf('=');
+    if (eq <= 0) {
+      throw new IllegalArgumentException(option + " needs NAME=PATH, got " + v);
+    }
+    into.put(v.substring(0, eq), v.substring(eq + 1));
   }
 
   private static String value(String[] args, int i, String option) {

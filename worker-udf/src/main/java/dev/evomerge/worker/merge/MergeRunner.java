@@ -41,14 +41,32 @@ public final class MergeRunner {
    * @param device where tensors are merged
    * @param seed seed of random drops; recorded in the written recipe
    * @param locations model name to folder URI; names not listed are used as paths themselves
+   * @param statistics model name to its statistics folder (fisher, regmean); default {@code
+   *     statistics/} inside the model's folder
    */
-  public record Options(Device device, long seed, Map<String, String> locations) {
+  public record Options(
+      Device device, long seed, Map<String, String> locations, Map<String, String> statistics) {
     public Options {
       locations = Map.copyOf(locations);
+      statistics = Map.copyOf(statistics);
+    }
+
+    public Options(Device device, long seed, Map<String, String> locations) {
+      this(device, seed, locations, Map.of());
     }
 
     public String locate(String model) {
       return locations.getOrDefault(model, model);
+    }
+
+    /** Where the statistics of {@code model} are. */
+    public String statisticsOf(String model) {
+      String given = statistics.get(model);
+      if (given != null) {
+        return given;
+      }
+      String folder = locate(model);
+      return (folder.endsWith("/") ? folder : folder + "/") + StatisticsFolder.DEFAULT_SUBFOLDER;
     }
   }
 
@@ -78,6 +96,7 @@ public final class MergeRunner {
     HfModelFolder tokenizerFolder = tokenizerFolder(recipe, folders, reference);
     DType dtype = outDtype(recipe, folders.get(reference));
     MergeMethod method = MergeMethods.get(recipe.mergeMethod());
+    MergeStatistics stats = statistics(method, plan, shapes, conf, options);
 
     Map<String, FloatTensor> merged = new LinkedHashMap<>();
     int done = 0;
@@ -94,7 +113,8 @@ public final class MergeRunner {
                   ? null
                   : load(m, folders.get(job.base().model()), job.base().tensor());
           PreparedTensor prepared =
-              MergeEngine.prepare(method, job.output(), job.modelNames(), inputs, base);
+              MergeEngine.prepare(
+                  method, job.output(), job.modelNames(), inputs, base, forJob(stats, job));
           inputs.forEach(NDArray::close);
           NDArray result = MergeEngine.combine(method, prepared, job.params(), m);
           merged.put(
@@ -110,6 +130,59 @@ public final class MergeRunner {
     HfModelWriter.write(out, conf, config, merged, dtype, tokenizerFolder.tokenizerFiles());
     writeRecipe(recipe.withRandomSeed(options.seed()), out, conf);
     return plan;
+  }
+
+  /**
+   * Opens the statistics the method needs and checks them against every job from the headers, so a
+   * missing or mis-shaped statistic fails before any tensor is read.
+   */
+  private static MergeStatistics statistics(
+      MergeMethod method,
+      MergePlan plan,
+      Map<String, Map<String, long[]>> shapes,
+      Configuration conf,
+      Options options) {
+    if (method.statistics().isEmpty()) {
+      return MergeStatistics.NONE;
+    }
+    Map<String, String> folders = new LinkedHashMap<>();
+    for (MergePlan.TensorJob job : plan.jobs()) {
+      for (String model : job.modelNames()) {
+        folders.computeIfAbsent(model, options::statisticsOf);
+      }
+    }
+    MergeStatistics stats = StatisticsFolder.open(folders, method.statistics(), conf);
+    for (MergePlan.TensorJob job : plan.jobs()) {
+      MergePlan.TensorRef first = job.inputs().get(0);
+      long[] shape = shapes.get(first.model()).get(first.tensor());
+      for (MergeStatistics.Kind kind : method.statistics()) {
+        MergeStatistics.check(forJob(stats, job), kind, job.output(), shape, job.modelNames());
+      }
+    }
+    return stats;
+  }
+
+  /**
+   * The statistics of one job, looked up under each model's own tensor name (slices may take
+   * different layers from different models) while the job asks under the output name.
+   */
+  private static MergeStatistics forJob(MergeStatistics stats, MergePlan.TensorJob job) {
+    if (stats == MergeStatistics.NONE) {
+      return stats;
+    }
+    Map<String, String> tensorOf = new LinkedHashMap<>();
+    job.inputs().forEach(ref -> tensorOf.putIfAbsent(ref.model(), ref.tensor()));
+    return new MergeStatistics() {
+      @Override
+      public long[] shape(Kind kind, String model, String tensor) {
+        return stats.shape(kind, model, tensorOf.getOrDefault(model, tensor));
+      }
+
+      @Override
+      public FloatTensor read(Kind kind, String model, String tensor) {
+        return stats.read(kind, model, tensorOf.getOrDefault(model, tensor));
+      }
+    };
   }
 
   private static NDArray load(NDManager m, HfModelFolder folder, String tensor) {
