@@ -484,6 +484,49 @@ class MergeMethodsTest {
     }
   }
 
+  @Test
+  void dellaRanksPerTensorRowInChunksOfWholeRows() {
+    // [5, 9] tensor: rank |d| within each row of 9, r = rank / 8, keep where u < 0.2 + 0.6 r.
+    int rows = 5;
+    int cols = 9;
+    float[] b = randoms(30, rows * cols);
+    float[] x = randoms(31, rows * cols);
+    float[] u;
+    try (var m = s.manager.newSubManager()) {
+      u = Ops.uniform(m, 8, 1, rows * cols).toFloatArray();
+    }
+    double[] expected = new double[rows * cols];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) {
+        int i = r * cols + c;
+        float d = x[i] - b[i];
+        int rank = 0;
+        for (int k = 0; k < cols; k++) {
+          rank += Math.abs(x[r * cols + k] - b[r * cols + k]) < Math.abs(d) ? 1 : 0;
+        }
+        boolean keep = u[i] < (float) (0.5 - 0.3 + 0.6 * rank / 8.0);
+        expected[i] = b[i] + (keep ? 2 * d : 0);
+      }
+    }
+    List<Map<String, Object>> pm = List.of(Map.of("weight", 2.0, "density", 0.5, "epsilon", 0.3));
+    Map<String, Object> global = Map.of("rescale", false);
+    Shape shape = new Shape(rows, cols);
+    assertClose(expected, s.merge("della_linear", shape, global, pm, 8, b, x), EPS);
+    int saved = TaskArithmeticFamily.chunkElements;
+    try {
+      TaskArithmeticFamily.chunkElements = 12; // one row of 9 is odd: chunks of two rows
+      assertClose(expected, s.merge("della_linear", shape, global, pm, 8, b, x), EPS);
+      float[] x2 = randoms(32, rows * cols);
+      List<Map<String, Object>> two =
+          List.of(pm.get(0), Map.of("weight", 1.0, "density", 0.6, "epsilon", 0.2));
+      float[] chunked = s.merge("della", shape, Map.of(), two, 8, b, x, x2);
+      TaskArithmeticFamily.chunkElements = saved;
+      assertClose(chunked, s.merge("della", shape, Map.of(), two, 8, b, x, x2), 1e-5);
+    } finally {
+      TaskArithmeticFamily.chunkElements = saved;
+    }
+  }
+
   private static List<Map<String, Object>> bc(double density, double gamma) {
     return bc(density, gamma, 1);
   }
