@@ -11,6 +11,8 @@ import dev.evomerge.worker.io.FloatTensor;
 import dev.evomerge.worker.io.HfModelFolder;
 import dev.evomerge.worker.io.HfModelWriter;
 import dev.evomerge.worker.io.TensorInfo;
+import dev.evomerge.worker.io.TensorSource;
+import dev.evomerge.worker.io.WriteOptions;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -98,38 +100,91 @@ public final class MergeRunner {
     MergeMethod method = MergeMethods.get(recipe.mergeMethod());
     MergeStatistics stats = statistics(method, plan, shapes, conf, options);
 
-    Map<String, FloatTensor> merged = new LinkedHashMap<>();
-    int done = 0;
-    try (NDManager root = NDManager.newBaseManager(options.device())) {
-      for (MergePlan.TensorJob job : plan.jobs()) {
-        // One sub-manager per tensor: its inputs and result are freed before the next one.
-        try (NDManager m = root.newSubManager()) {
-          List<NDArray> inputs = new ArrayList<>();
-          for (MergePlan.TensorRef ref : job.inputs()) {
-            inputs.add(load(m, folders.get(ref.model()), ref.tensor()));
-          }
-          NDArray base =
-              job.base() == null
-                  ? null
-                  : load(m, folders.get(job.base().model()), job.base().tensor());
-          PreparedTensor prepared =
-              MergeEngine.prepare(
-                  method, job.output(), job.modelNames(), inputs, base, forJob(stats, job));
-          inputs.forEach(NDArray::close);
-          NDArray result = MergeEngine.combine(method, prepared, job.params(), m);
-          merged.put(
-              job.output(), new FloatTensor(result.getShape().getShape(), result.toFloatArray()));
-        }
-        progress.tensorDone(++done, plan.jobs().size(), job.output());
-      }
-    }
     ObjectNode config = folders.get(reference).config();
     if (config.has("num_hidden_layers") && plan.layerCount() > 0) {
       config.put("num_hidden_layers", plan.layerCount());
     }
-    HfModelWriter.write(out, conf, config, merged, dtype, tokenizerFolder.tokenizerFiles());
+    try (NDManager root = NDManager.newBaseManager(options.device())) {
+      // The writer pulls each tensor as it streams it out: one merged tensor on the heap and one
+      // tensor's inputs on the device at a time, and an existing --out fails before any merging.
+      Map<String, TensorSource> tensors = new LinkedHashMap<>();
+      Streamed streamed = new Streamed();
+      int[] done = {0};
+      for (MergePlan.TensorJob job : plan.jobs()) {
+        MergePlan.TensorRef first = job.inputs().get(0);
+        long[] shape = shapes.get(first.model()).get(first.tensor());
+        tensors.put(
+            job.output(),
+            streamed.tensor(
+                shape,
+                () -> {
+                  float[] values = merge(root, method, job, folders, stats);
+                  progress.tensorDone(++done[0], plan.jobs().size(), job.output());
+                  return values;
+                }));
+      }
+      HfModelWriter.write(
+          out, conf, config, tensors, WriteOptions.of(dtype), tokenizerFolder.tokenizerFiles());
+    }
     writeRecipe(recipe.withRandomSeed(options.seed()), out, conf);
     return plan;
+  }
+
+  /** One output tensor: its inputs read and merged on the device, the result copied to the heap. */
+  private static float[] merge(
+      NDManager root,
+      MergeMethod method,
+      MergePlan.TensorJob job,
+      Map<String, HfModelFolder> folders,
+      MergeStatistics stats) {
+    // One sub-manager per tensor: its inputs and result are freed before the next one.
+    try (NDManager m = root.newSubManager()) {
+      List<NDArray> inputs = new ArrayList<>();
+      for (MergePlan.TensorRef ref : job.inputs()) {
+        inputs.add(load(m, folders.get(ref.model()), ref.tensor()));
+      }
+      NDArray base =
+          job.base() == null ? null : load(m, folders.get(job.base().model()), job.base().tensor());
+      PreparedTensor prepared =
+          MergeEngine.prepare(
+              method, job.output(), job.modelNames(), inputs, base, forJob(stats, job));
+      inputs.forEach(NDArray::close);
+      return MergeEngine.combine(method, prepared, job.params(), m).toFloatArray();
+    }
+  }
+
+  /**
+   * Output tensors computed when the writer first reads them; only the last one computed is kept,
+   * since the writer streams tensors one after the other.
+   */
+  private static final class Streamed {
+    private Object current;
+    private float[] values;
+
+    TensorSource tensor(long[] shape, java.util.function.Supplier<float[]> compute) {
+      Object key = new Object();
+      return new TensorSource() {
+        @Override
+        public long[] shape() {
+          return shape;
+        }
+
+        @Override
+        public void read(long first, float[] dst, int offset, int count) {
+          System.arraycopy(valuesOf(key, compute), Math.toIntExact(first), dst, offset, count);
+        }
+      };
+    }
+
+    private synchronized float[] valuesOf(
+        Object key, java.util.function.Supplier<float[]> compute) {
+      if (current != key) {
+        values = null; // let the previous tensor go before computing the next
+        values = compute.get();
+        current = key;
+      }
+      return values;
+    }
   }
 
   /**

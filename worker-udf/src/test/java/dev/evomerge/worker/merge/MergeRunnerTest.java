@@ -83,6 +83,18 @@ class MergeRunnerTest {
     MergeRecipe written =
         RecipeYaml.parse(Files.readString(tmp.resolve("out").resolve(MergeRunner.RECIPE_FILE)));
     assertEquals(r.withRandomSeed(5), written);
+    // An existing output folder fails before any tensor is merged.
+    Exception e =
+        assertThrows(
+            RuntimeException.class,
+            () ->
+                MergeRunner.run(
+                    r,
+                    out,
+                    conf,
+                    new MergeRunner.Options(Device.cpu(), 5, Map.of("a", a, "b", b)),
+                    (done, total, name) -> fail("merged " + name + " into an existing folder")));
+    assertTrue(e.getMessage().contains("already exists"), e.getMessage());
   }
 
   /** Fisher statistics of every tensor of a {@link #writeModel} checkpoint, all {@code f}. */
