@@ -56,7 +56,7 @@ public final class MergeCommand {
             return 0;
           }
           case "--out" -> outDir = value(args, ++i, a);
-          case "--seed" -> seed = Long.parseLong(value(args, ++i, a));
+          case "--seed" -> seed = parseSeed(value(args, ++i, a));
           case "--device" -> device = value(args, ++i, a).toLowerCase(Locale.ROOT);
           case "--model" -> assign(locations, a, value(args, ++i, a));
           case "--statistics" -> assign(statistics, a, value(args, ++i, a));
@@ -80,8 +80,18 @@ public final class MergeCommand {
       return 2;
     }
     try {
-      MergeRecipe recipe =
-          RecipeYaml.parse(Files.readString(new File(recipePath).toPath(), StandardCharsets.UTF_8));
+      String text;
+      try {
+        text = Files.readString(new File(recipePath).toPath(), StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        throw new IllegalArgumentException("Cannot read recipe " + recipePath + ": " + e, e);
+      }
+      MergeRecipe recipe;
+      try {
+        recipe = RecipeYaml.parse(text);
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException("Recipe " + recipePath + ": " + e.getMessage(), e);
+      }
       long effectiveSeed =
           seed != null ? seed : recipe.randomSeed() != null ? recipe.randomSeed() : 0;
       Device dev = device.equals("gpu") ? Device.gpu() : Device.cpu();
@@ -105,10 +115,18 @@ public final class MergeCommand {
           target,
           (System.nanoTime() - t0) / 1e9);
       return 0;
-    } catch (IOException | RuntimeException e) {
+    } catch (RuntimeException e) {
       err.println();
       err.println("evomerge merge: " + e.getMessage());
       return 1;
+    }
+  }
+
+  private static long parseSeed(String v) {
+    try {
+      return Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("--seed must be an integer, got " + v);
     }
   }
 
