@@ -252,21 +252,25 @@ final class TaskArithmeticFamily implements MergeMethod {
         NDArray dc = deltas.get(":, {}:{}", a, b);
         NDArray merged;
         if (threshold) {
-          merged = cut.ties(dc, wRow, normalize).muli(lambda);
+          merged = scale(cut.ties(dc, wRow, normalize), lambda);
         } else {
           NDArray kept = dc.mul(masks.next(dc, a, b));
           if (!consensus) {
             merged = Ops.weightedSum(kept, sumW);
           } else if (positive) {
-            merged = tiesPositive(kept, ewRow, wRow, normalize).muli(lambda);
+            merged = scale(tiesPositive(kept, ewRow, wRow, normalize), lambda);
           } else {
-            merged = tiesChunk(kept, ewCol, wRow, normalize).muli(lambda);
+            merged = scale(tiesChunk(kept, ewCol, wRow, normalize), lambda);
           }
         }
         out.set(new NDIndex("{}:{}", a, b), merged.addi(t.base().get("{}:{}", a, b)));
       }
     }
     return out;
+  }
+
+  private static NDArray scale(NDArray merged, double lambda) {
+    return lambda == 1 ? merged : merged.muli(lambda);
   }
 
   /** Per-row magnitude band {@code [lo, hi)} of the TIES trim and of the breadcrumbs mask. */
@@ -366,7 +370,7 @@ final class TaskArithmeticFamily implements MergeMethod {
    * per-row thresholds {@code t}: with {@code tau = nextDown(t)}, {@code (d - tau)+} is non-zero
    * exactly on the kept positive entries (the sign of a float difference is exact), {@code (-d -
    * tau)+} on the kept negative ones, and their signs are 0/1 masks. The kept sums are {@code w (d
-   * - tau)+ + (w tau) mask}, so two subtractions, two clamps, two in-place signs and four
+   * - tau)+ + (w tau) mask}, so two clamps, two in-place shifts, two in-place signs and four
    * matrix-vector products replace the trim, weighting and agreement masks.
    */
   private static final class Threshold {
@@ -391,12 +395,14 @@ final class TaskArithmeticFamily implements MergeMethod {
     }
 
     NDArray ties(NDArray d, NDArray wRow, boolean normalize) {
-      NDArray up = d.sub(tau).maximum(0f);
-      NDArray down = negTau.sub(d).maximum(0f);
+      // max(d, tau) - tau = (d - tau)+ and min(d, -tau) + tau = -(-d - tau)+, exactly: one
+      // allocating and one in-place pass each.
+      NDArray up = d.maximum(tau).subi(tau);
+      NDArray down = d.minimum(negTau).addi(tau);
       NDArray pos = wRow.matMul(up).reshape(-1);
-      NDArray neg = wRow.matMul(down).reshape(-1);
+      NDArray neg = wRow.matMul(down).reshape(-1).negi();
       NDArray upW = weights.matMul(up.signi());
-      NDArray downW = weights.matMul(down.signi());
+      NDArray downW = weights.matMul(down.signi()).negi();
       pos.addi(upW.get(1));
       neg.addi(downW.get(1));
       return elect(pos, neg, upW.get(0), downW.get(0), normalize);

@@ -84,6 +84,64 @@ class MergeMethodsTest {
   }
 
   @Test
+  void tiesOnRandomTensorsFollowsTheSpecStepByStep() {
+    // Three models, unequal densities and weights, with exact zeros and repeated magnitudes.
+    int n = 3000;
+    float[] b = randoms(40, n);
+    float[][] x = new float[3][];
+    for (int i = 0; i < 3; i++) {
+      float[] r = randoms(41 + i, n);
+      x[i] = new float[n];
+      for (int j = 0; j < n; j++) {
+        float d = j % 7 == 0 ? 0 : j % 11 == 0 ? 0.5f : r[j];
+        x[i][j] = b[j] + d;
+      }
+    }
+    double[] dens = {0.3, 0.55, 1.0};
+    double[] wt = {0.7, 1.3, 0.4};
+    for (boolean normalize : new boolean[] {true, false}) {
+      double[] expected = new double[n];
+      double[][] e = new double[3][n];
+      for (int i = 0; i < 3; i++) {
+        // Task vectors in float, as the engine computes them.
+        float[] d = new float[n];
+        double[] mag = new double[n];
+        for (int j = 0; j < n; j++) {
+          d[j] = x[i][j] - b[j];
+          mag[j] = Math.abs(d[j]);
+        }
+        double[] sorted = mag.clone();
+        java.util.Arrays.sort(sorted);
+        int k = (int) Math.floor(dens[i] * n);
+        double threshold = sorted[n - k]; // k-th largest; ties at it are kept
+        for (int j = 0; j < n; j++) {
+          e[i][j] = mag[j] >= threshold ? wt[i] * d[j] : 0;
+        }
+      }
+      for (int j = 0; j < n; j++) {
+        double sum = e[0][j] + e[1][j] + e[2][j];
+        int sign = sum >= 0 ? 1 : -1;
+        double kept = 0;
+        double weights = 0;
+        for (int i = 0; i < 3; i++) {
+          if (e[i][j] != 0 && Math.signum(e[i][j]) == sign) {
+            kept += e[i][j];
+            weights += wt[i];
+          }
+        }
+        double merged = normalize ? kept / (weights == 0 ? 1 : weights) : kept;
+        expected[j] = b[j] + 0.8 * merged;
+      }
+      List<Map<String, Object>> pm = new java.util.ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        pm.add(Map.of("weight", wt[i], "density", dens[i]));
+      }
+      Map<String, Object> global = Map.of("normalize", normalize, "lambda", 0.8);
+      assertClose(expected, s.merge("ties", global, pm, 0, b, x[0], x[1], x[2]), 1e-5);
+    }
+  }
+
+  @Test
   void tiesWithANegativeWeightElectsOnWeightedEntries() {
     // e1 = [1,-2], e2 = -1 * [3,1] = [-3,-1]; sums [-2,-3] -> both negative.
     // pos0 keeps e2: -3 / -1 = 3; pos1 keeps both: -3 / (1 - 1 = 0 -> 1) = -3
