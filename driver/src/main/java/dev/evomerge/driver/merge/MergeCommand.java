@@ -26,7 +26,7 @@ public final class MergeCommand {
       String.join(
           "\n",
           "usage: evomerge merge RECIPE.yaml --out DIR [--seed N] [--device cpu|gpu]"
-              + " [--model NAME=PATH]... [--max-shard-size SIZE]",
+              + " [--model NAME=PATH]... [--statistics NAME=DIR]... [--max-shard-size SIZE]",
           "",
           "Merges the models of a mergekit recipe into a new Hugging Face checkpoint folder DIR,",
           "tensor by tensor, and writes the recipe (with its seed) as mergekit_config.yml.",
@@ -35,6 +35,8 @@ public final class MergeCommand {
           "  --seed N           seed of DARE/DELLA drops (default: the recipe's random_seed, else 0)",
           "  --device cpu|gpu   where tensors are merged (default cpu)",
           "  --model NAME=PATH  where to find a model the recipe names (default: NAME is a path)",
+          "  --statistics NAME=DIR  fisher.safetensors / gram.safetensors of a model, for the",
+          "                     fisher and regmean methods (default: PATH/statistics)",
           "  --max-shard-size SIZE  largest safetensors shard written, e.g. 5GB (default), 500MB,",
           "                     2GiB; more than one shard adds model.safetensors.index.json",
           "  --help             this text");
@@ -48,6 +50,7 @@ public final class MergeCommand {
     String device = "cpu";
     long maxShardBytes = WriteOptions.DEFAULT_MAX_SHARD_BYTES;
     Map<String, String> locations = new LinkedHashMap<>();
+    Map<String, String> statistics = new LinkedHashMap<>();
     try {
       for (int i = 0; i < args.length; i++) {
         String a = args[i];
@@ -57,7 +60,7 @@ public final class MergeCommand {
             return 0;
           }
           case "--out" -> outDir = value(args, ++i, a);
-          case "--seed" -> seed = Long.parseLong(value(args, ++i, a));
+          case "--seed" -> seed = parseSeed(value(args, ++i, a));
           case "--device" -> device = value(args, ++i, a).toLowerCase(Locale.ROOT);
           case "--max-shard-size" -> {
             String v = value(args, ++i, a);
@@ -66,14 +69,8 @@ public final class MergeCommand {
               throw new IllegalArgumentException("--max-shard-size must be positive, got " + v);
             }
           }
-          case "--model" -> {
-            String v = value(args, ++i, a);
-            int eq = v.indexOf('=');
-            if (eq <= 0) {
-              throw new IllegalArgumentException("--model needs NAME=PATH, got " + v);
-            }
-            locations.put(v.substring(0, eq), v.substring(eq + 1));
-          }
+          case "--model" -> assign(locations, a, value(args, ++i, a));
+          case "--statistics" -> assign(statistics, a, value(args, ++i, a));
           default -> {
             if (a.startsWith("-") || recipePath != null) {
               throw new IllegalArgumentException("Unexpected argument " + a);
@@ -94,8 +91,18 @@ public final class MergeCommand {
       return 2;
     }
     try {
-      MergeRecipe recipe =
-          RecipeYaml.parse(Files.readString(new File(recipePath).toPath(), StandardCharsets.UTF_8));
+      String text;
+      try {
+        text = Files.readString(new File(recipePath).toPath(), StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        throw new IllegalArgumentException("Cannot read recipe " + recipePath + ": " + e, e);
+      }
+      MergeRecipe recipe;
+      try {
+        recipe = RecipeYaml.parse(text);
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException("Recipe " + recipePath + ": " + e.getMessage(), e);
+      }
       long effectiveSeed =
           seed != null ? seed : recipe.randomSeed() != null ? recipe.randomSeed() : 0;
       Device dev = device.equals("gpu") ? Device.gpu() : Device.cpu();
@@ -107,7 +114,7 @@ public final class MergeCommand {
               recipe,
               target,
               new Configuration(),
-              new MergeRunner.Options(dev, effectiveSeed, locations, maxShardBytes),
+              new MergeRunner.Options(dev, effectiveSeed, locations, statistics, maxShardBytes),
               progress);
       progress.finish();
       out.printf(
@@ -119,11 +126,27 @@ public final class MergeCommand {
           target,
           (System.nanoTime() - t0) / 1e9);
       return 0;
-    } catch (IOException | RuntimeException e) {
+    } catch (RuntimeException e) {
       err.println();
       err.println("evomerge merge: " + e.getMessage());
       return 1;
     }
+  }
+
+  private static long parseSeed(String v) {
+    try {
+      return Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("--seed must be an integer, got " + v);
+    }
+  }
+
+  private static void assign(Map<String, String> into, String option, String v) {
+    int eq = v.indexOf('=');
+    if (eq <= 0) {
+      throw new IllegalArgumentException(option + " needs NAME=PATH, got " + v);
+    }
+    into.put(v.substring(0, eq), v.substring(eq + 1));
   }
 
   private static String value(String[] args, int i, String option) {

@@ -133,4 +133,66 @@ class MergeCommandTest {
     assertTrue(errBytes.toString(StandardCharsets.UTF_8).contains("must be positive"));
     assertTrue(Files.notExists(tmp.resolve("x")) && Files.notExists(tmp.resolve("y")));
   }
+
+  @Test
+  void badSeedsAndMissingRecipesAreNamed() {
+    assertEquals(2, run("r.yaml", "--out", tmp.resolve("o").toString(), "--seed", "x1"));
+    assertTrue(
+        errBytes.toString(StandardCharsets.UTF_8).contains("--seed must be an integer, got x1"));
+    String missing = tmp.resolve("nope.yaml").toString();
+    assertEquals(1, run(missing, "--out", tmp.resolve("o").toString()));
+    assertTrue(errBytes.toString(StandardCharsets.UTF_8).contains("Cannot read recipe " + missing));
+  }
+
+  @Test
+  void regmeanTakesStatisticsFolders() throws Exception {
+    String a = model("a", 1);
+    String b = model("b", 3);
+    // Gram matrices of the 1-D tensors are not used: regmean averages them, weights 1 and 3.
+    Path sa = Files.createDirectories(tmp.resolve("stats-a"));
+    Path sb = Files.createDirectories(tmp.resolve("stats-b"));
+    for (Path p : List.of(sa, sb)) {
+      dev.evomerge.worker.merge.StatisticsFolder.write(
+          p.toString(),
+          dev.evomerge.worker.merge.MergeStatistics.Kind.GRAM,
+          Map.of("unused", new FloatTensor(new long[] {1, 1}, new float[] {1})),
+          new Configuration());
+    }
+    Path recipe =
+        Files.writeString(
+            tmp.resolve("r.yaml"),
+            "merge_method: regmean\nmodels:\n  - {model: a}\n  - {model: b, parameters:"
+                + " {weight: 3}}\n");
+    Path dir = tmp.resolve("merged");
+    int rc =
+        run(
+            recipe.toString(),
+            "--out",
+            dir.toString(),
+            "--model",
+            "a=" + a,
+            "--model",
+            "b=" + b,
+            "--statistics",
+            "a=" + sa,
+            "--statistics",
+            "b=" + sb);
+    assertEquals(0, rc, errBytes.toString(StandardCharsets.UTF_8));
+    HfModelFolder merged = HfModelFolder.open(dir.toString(), new Configuration());
+    // (1 * 1 + 3 * 3) / 4 = 2.5
+    assertEquals(2.5f, merged.readFloat("model.layers.0.mlp.up_proj.weight").data()[0]);
+    assertEquals(
+        1,
+        run(
+            recipe.toString(),
+            "--out",
+            tmp.resolve("m2").toString(),
+            "--model",
+            "a=" + a,
+            "--model",
+            "b=" + b));
+    assertTrue(
+        errBytes.toString(StandardCharsets.UTF_8).contains("Cannot open Gram matrix of model a"),
+        errBytes.toString(StandardCharsets.UTF_8));
+  }
 }

@@ -64,7 +64,46 @@ public final class MergeEngine {
   /** {@link #prepare} with task vectors exactly when the method works on them. */
   public static PreparedTensor prepare(
       MergeMethod method, String name, List<String> models, List<NDArray> inputs, NDArray base) {
-    return prepare(name, models, inputs, base, method.baseUse() != MergeMethod.BaseUse.NONE);
+    return prepare(method, name, models, inputs, base, MergeStatistics.NONE);
+  }
+
+  /**
+   * {@link #prepare} with task vectors exactly when the method works on them, and the statistics
+   * the method needs read from {@code stats} and stacked beside the inputs (checked first: a
+   * missing or mis-shaped statistic names the model and the tensor).
+   */
+  public static PreparedTensor prepare(
+      MergeMethod method,
+      String name,
+      List<String> models,
+      List<NDArray> inputs,
+      NDArray base,
+      MergeStatistics stats) {
+    long[] shape = inputs.isEmpty() ? new long[0] : inputs.get(0).getShape().getShape();
+    List<MergeStatistics.Kind> used = new java.util.ArrayList<>();
+    for (MergeStatistics.Kind kind : method.statistics()) {
+      if (MergeStatistics.check(stats, kind, name, shape, models)) {
+        used.add(kind);
+      }
+    }
+    PreparedTensor prepared =
+        prepare(name, models, inputs, base, method.baseUse() != MergeMethod.BaseUse.NONE);
+    NDManager manager = prepared.manager();
+    for (MergeStatistics.Kind kind : used) {
+      try (NDScope scope = new NDScope()) {
+        scope.suppressNotUsedWarning();
+        NDList rows = new NDList();
+        for (String model : models) {
+          dev.evomerge.worker.io.FloatTensor s = stats.read(kind, model, name);
+          rows.add(manager.create(s.data(), new Shape(s.shape())));
+        }
+        NDArray stacked = NDArrays.stack(rows, 0);
+        stacked.attach(manager);
+        NDScope.unregister(stacked);
+        prepared.putStatistic(kind, stacked);
+      }
+    }
+    return prepared;
   }
 
   /**

@@ -50,6 +50,11 @@ public interface MergeMethod {
     return 1;
   }
 
+  /** Per-model statistics the method merges with (see {@link MergeStatistics}); none by default. */
+  default Set<MergeStatistics.Kind> statistics() {
+    return Set.of();
+  }
+
   /** Checks resolved values; {@code where} names the tensor, {@code models} the inputs. */
   default void validate(ResolvedParams params, String where, java.util.List<String> models) {}
 

@@ -22,6 +22,8 @@ public final class MergeMethods {
     register(new SceMerge());
     register(new NearSwapMerge());
     register(new PassthroughMerge());
+    register(new FisherMerge());
+    register(new RegMeanMerge());
   }
 
   private MergeMethods() {}

@@ -43,22 +43,39 @@ public final class MergeRunner {
    * @param device where tensors are merged
    * @param seed seed of random drops; recorded in the written recipe
    * @param locations model name to folder URI; names not listed are used as paths themselves
+   * @param statistics model name to its statistics folder (fisher, regmean); default {@code
+   *     statistics/} inside the model's folder
    * @param maxShardBytes shard size of the written model ({@code --max-shard-size})
    */
   public record Options(
-      Device device, long seed, Map<String, String> locations, long maxShardBytes) {
+      Device device,
+      long seed,
+      Map<String, String> locations,
+      Map<String, String> statistics,
+      long maxShardBytes) {
     public Options {
       locations = Map.copyOf(locations);
+      statistics = Map.copyOf(statistics);
       Preconditions.checkArgument(
           maxShardBytes > 0, "Max shard size must be positive: %s", maxShardBytes);
     }
 
     public Options(Device device, long seed, Map<String, String> locations) {
-      this(device, seed, locations, WriteOptions.DEFAULT_MAX_SHARD_BYTES);
+      this(device, seed, locations, Map.of(), WriteOptions.DEFAULT_MAX_SHARD_BYTES);
     }
 
     public String locate(String model) {
       return locations.getOrDefault(model, model);
+    }
+
+    /** Where the statistics of {@code model} are. */
+    public String statisticsOf(String model) {
+      String given = statistics.get(model);
+      if (given != null) {
+        return given;
+      }
+      String folder = locate(model);
+      return (folder.endsWith("/") ? folder : folder + "/") + StatisticsFolder.DEFAULT_SUBFOLDER;
     }
   }
 
@@ -88,46 +105,151 @@ public final class MergeRunner {
     HfModelFolder tokenizerFolder = tokenizerFolder(recipe, folders, reference);
     DType dtype = outDtype(recipe, folders.get(reference));
     MergeMethod method = MergeMethods.get(recipe.mergeMethod());
+    MergeStatistics stats = statistics(method, plan, shapes, conf, options);
 
-    Map<String, FloatTensor> merged = new LinkedHashMap<>();
-    int done = 0;
-    try (NDManager root = NDManager.newBaseManager(options.device())) {
-      for (MergePlan.TensorJob job : plan.jobs()) {
-        // One sub-manager per tensor: its inputs and result are freed before the next one.
-        try (NDManager m = root.newSubManager()) {
-          List<NDArray> inputs = new ArrayList<>();
-          for (MergePlan.TensorRef ref : job.inputs()) {
-            inputs.add(load(m, folders.get(ref.model()), ref.tensor()));
-          }
-          NDArray base =
-              job.base() == null
-                  ? null
-                  : load(m, folders.get(job.base().model()), job.base().tensor());
-          PreparedTensor prepared =
-              MergeEngine.prepare(method, job.output(), job.modelNames(), inputs, base);
-          inputs.forEach(NDArray::close);
-          NDArray result = MergeEngine.combine(method, prepared, job.params(), m);
-          merged.put(
-              job.output(), new FloatTensor(result.getShape().getShape(), result.toFloatArray()));
-        }
-        progress.tensorDone(++done, plan.jobs().size(), job.output());
-      }
-    }
     ObjectNode config = folders.get(reference).config();
     if (config.has("num_hidden_layers") && plan.layerCount() > 0) {
       config.put("num_hidden_layers", plan.layerCount());
     }
-    Map<String, TensorSource> sources = new LinkedHashMap<>();
-    merged.forEach((name, t) -> sources.put(name, TensorSource.of(t)));
-    HfModelWriter.write(
-        out,
-        conf,
-        config,
-        sources,
-        new WriteOptions(dtype, options.maxShardBytes()),
-        tokenizerFolder.tokenizerFiles());
+    try (NDManager root = NDManager.newBaseManager(options.device())) {
+      // The writer pulls each tensor as it streams it out: one merged tensor on the heap and one
+      // tensor's inputs on the device at a time, and an existing --out fails before any merging.
+      Map<String, TensorSource> tensors = new LinkedHashMap<>();
+      Streamed streamed = new Streamed();
+      int[] done = {0};
+      for (MergePlan.TensorJob job : plan.jobs()) {
+        MergePlan.TensorRef first = job.inputs().get(0);
+        long[] shape = shapes.get(first.model()).get(first.tensor());
+        tensors.put(
+            job.output(),
+            streamed.tensor(
+                shape,
+                () -> {
+                  float[] values = merge(root, method, job, folders, stats);
+                  progress.tensorDone(++done[0], plan.jobs().size(), job.output());
+                  return values;
+                }));
+      }
+      HfModelWriter.write(
+          out,
+          conf,
+          config,
+          tensors,
+          new WriteOptions(dtype, options.maxShardBytes()),
+          tokenizerFolder.tokenizerFiles());
+    }
     writeRecipe(recipe.withRandomSeed(options.seed()), out, conf);
     return plan;
+  }
+
+  /** One output tensor: its inputs read and merged on the device, the result copied to the heap. */
+  private static float[] merge(
+      NDManager root,
+      MergeMethod method,
+      MergePlan.TensorJob job,
+      Map<String, HfModelFolder> folders,
+      MergeStatistics stats) {
+    // One sub-manager per tensor: its inputs and result are freed before the next one.
+    try (NDManager m = root.newSubManager()) {
+      List<NDArray> inputs = new ArrayList<>();
+      for (MergePlan.TensorRef ref : job.inputs()) {
+        inputs.add(load(m, folders.get(ref.model()), ref.tensor()));
+      }
+      NDArray base =
+          job.base() == null ? null : load(m, folders.get(job.base().model()), job.base().tensor());
+      PreparedTensor prepared =
+          MergeEngine.prepare(
+              method, job.output(), job.modelNames(), inputs, base, forJob(stats, job));
+      inputs.forEach(NDArray::close);
+      return MergeEngine.combine(method, prepared, job.params(), m).toFloatArray();
+    }
+  }
+
+  /**
+   * Output tensors computed when the writer first reads them; only the last one computed is kept,
+   * since the writer streams tensors one after the other.
+   */
+  private static final class Streamed {
+    private Object current;
+    private float[] values;
+
+    TensorSource tensor(long[] shape, java.util.function.Supplier<float[]> compute) {
+      Object key = new Object();
+      return new TensorSource() {
+        @Override
+        public long[] shape() {
+          return shape;
+        }
+
+        @Override
+        public void read(long first, float[] dst, int offset, int count) {
+          System.arraycopy(valuesOf(key, compute), Math.toIntExact(first), dst, offset, count);
+        }
+      };
+    }
+
+    private synchronized float[] valuesOf(
+        Object key, java.util.function.Supplier<float[]> compute) {
+      if (current != key) {
+        values = null; // let the previous tensor go before computing the next
+        values = compute.get();
+        current = key;
+      }
+      return values;
+    }
+  }
+
+  /**
+   * Opens the statistics the method needs and checks them against every job from the headers, so a
+   * missing or mis-shaped statistic fails before any tensor is read.
+   */
+  private static MergeStatistics statistics(
+      MergeMethod method,
+      MergePlan plan,
+      Map<String, Map<String, long[]>> shapes,
+      Configuration conf,
+      Options options) {
+    if (method.statistics().isEmpty()) {
+      return MergeStatistics.NONE;
+    }
+    Map<String, String> folders = new LinkedHashMap<>();
+    for (MergePlan.TensorJob job : plan.jobs()) {
+      for (String model : job.modelNames()) {
+        folders.computeIfAbsent(model, options::statisticsOf);
+      }
+    }
+    MergeStatistics stats = StatisticsFolder.open(folders, method.statistics(), conf);
+    for (MergePlan.TensorJob job : plan.jobs()) {
+      MergePlan.TensorRef first = job.inputs().get(0);
+      long[] shape = shapes.get(first.model()).get(first.tensor());
+      for (MergeStatistics.Kind kind : method.statistics()) {
+        MergeStatistics.check(forJob(stats, job), kind, job.output(), shape, job.modelNames());
+      }
+    }
+    return stats;
+  }
+
+  /**
+   * The statistics of one job, looked up under each model's own tensor name (slices may take
+   * different layers from different models) while the job asks under the output name.
+   */
+  private static MergeStatistics forJob(MergeStatistics stats, MergePlan.TensorJob job) {
+    if (stats == MergeStatistics.NONE) {
+      return stats;
+    }
+    Map<String, String> tensorOf = new LinkedHashMap<>();
+    job.inputs().forEach(ref -> tensorOf.putIfAbsent(ref.model(), ref.tensor()));
+    return new MergeStatistics() {
+      @Override
+      public long[] shape(Kind kind, String model, String tensor) {
+        return stats.shape(kind, model, tensorOf.getOrDefault(model, tensor));
+      }
+
+      @Override
+      public FloatTensor read(Kind kind, String model, String tensor) {
+        return stats.read(kind, model, tensorOf.getOrDefault(model, tensor));
+      }
+    };
   }
 
   private static NDArray load(NDManager m, HfModelFolder folder, String tensor) {

@@ -87,6 +87,26 @@ final class Ops {
 
     /** The next {@code cols} numbers of every row, as {@code [rows, cols]}. */
     NDArray next(NDManager manager, long cols) {
+      return manager.create(draw(cols), new Shape(rows.length, cols));
+    }
+
+    /**
+     * The 0/1 mask {@code u < keep[row]} of the next {@code cols} numbers of every row, compared on
+     * the host so the device gets a float mask directly.
+     */
+    NDArray nextMask(NDManager manager, long cols, float[] keep) {
+      float[] u = draw(cols);
+      int c = (int) cols;
+      for (int r = 0; r < rows.length; r++) {
+        float k = keep[r];
+        for (int j = r * c, end = j + c; j < end; j++) {
+          u[j] = u[j] < k ? 1f : 0f;
+        }
+      }
+      return manager.create(u, new Shape(rows.length, cols));
+    }
+
+    private float[] draw(long cols) {
       Preconditions.checkArgument(
           (long) rows.length * cols <= Integer.MAX_VALUE - 8,
           "Random mask chunk too large: %s x %s",
@@ -108,13 +128,8 @@ final class Ops {
           out[off + j] = (int) (rnd.nextLong() >>> 40) * 0x1.0p-24f;
         }
       }
-      return manager.create(out, new Shape(rows.length, cols));
+      return out;
     }
-  }
-
-  /** L1 rescale per row: {@code kept_i * |orig_i|_1 / |kept_i|_1}, skipped where a norm < 1e-7. */
-  static NDArray rescaleL1(NDArray original, NDArray kept) {
-    return kept.mul(column(kept.getManager(), l1Factors(l1(original), l1(kept))));
   }
 
   /** Per-row L1 norms of {@code [n, m]}, as a reduction (no {@code abs} temporary). */
@@ -151,7 +166,11 @@ final class Ops {
 
   /** The vector of row {@code i} viewed as the tensor's rows: {@code [rows, lastDim]}. */
   static NDArray asRows(NDArray flat, Shape shape) {
-    long last = shape.dimension() == 0 ? 1 : shape.get(shape.dimension() - 1);
-    return flat.reshape(-1, last);
+    return flat.reshape(-1, lastDim(shape));
+  }
+
+  /** Length of a tensor's rows: its last dimension (a 1-D tensor is one row). */
+  static long lastDim(Shape shape) {
+    return shape.dimension() == 0 ? 1 : shape.get(shape.dimension() - 1);
   }
 }

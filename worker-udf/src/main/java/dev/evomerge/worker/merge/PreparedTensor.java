@@ -3,6 +3,8 @@ package dev.evomerge.worker.merge;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.util.EnumMap;
+import java.util.Map;
 
 /**
  * One tensor's inputs, resident on a device and reused by every candidate: the inputs stacked as
@@ -18,6 +20,8 @@ public final class PreparedTensor {
   private final NDArray base;
   private final NDArray deltas;
   private final MagnitudeIndex[] magnitudes;
+  private final Map<MergeStatistics.Kind, NDArray> statistics =
+      new EnumMap<>(MergeStatistics.Kind.class);
 
   /**
    * @param name tensor name
@@ -89,10 +93,26 @@ public final class PreparedTensor {
     return magnitudes[i];
   }
 
+  /**
+   * The inputs' statistics of that kind stacked as {@code [n, ...]} (Fisher {@code [n, numel]},
+   * Gram {@code [n, in, in]}), or null when this tensor has none.
+   */
+  public NDArray statistic(MergeStatistics.Kind kind) {
+    return statistics.get(kind);
+  }
+
+  /** Attaches stacked statistics (owned by this tensor from now on). */
+  void putStatistic(MergeStatistics.Kind kind, NDArray stacked) {
+    statistics.put(kind, stacked);
+  }
+
   /** Bytes held on the device. */
   public long residentBytes() {
     long n = stacked.getShape().size() + (base == null ? 0 : base.size());
     n += deltas == null ? 0 : deltas.size();
+    for (NDArray s : statistics.values()) {
+      n += s.size();
+    }
     return 4 * n;
   }
 
@@ -105,5 +125,6 @@ public final class PreparedTensor {
     if (deltas != null) {
       deltas.close();
     }
+    statistics.values().forEach(NDArray::close);
   }
 }

@@ -1,8 +1,6 @@
 package dev.evomerge.worker.merge;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
@@ -177,18 +175,7 @@ final class TaskArithmeticFamily implements MergeMethod {
       // One matrix-vector product reads every task vector once.
       return t.base().add(Ops.weightedSum(t.deltas(), sumWeights(w, lambda, normalize, null)));
     }
-    if (sparsify == Sparsify.DELLA) {
-      return finish(t.base(), sparsify(t, p), w, lambda, normalize);
-    }
     return chunked(t, p, w, lambda, normalize);
-  }
-
-  private NDArray finish(
-      NDArray base, NDArray deltas, double[] w, double lambda, boolean normalize) {
-    if (!consensus) {
-      return base.add(Ops.weightedSum(deltas, sumWeights(w, lambda, normalize, null)));
-    }
-    return base.add(tiesConsensus(deltas, w, normalize).mul(lambda));
   }
 
   /** Weights of a plain weighted sum: {@code w_i f_i lambda / divisor}. */
@@ -206,9 +193,12 @@ final class TaskArithmeticFamily implements MergeMethod {
   }
 
   /**
-   * Drop and combine in column chunks: per-row thresholds and norms come first, then every chunk's
-   * temporaries are freed before the next, so the working set stays a few MB (and the allocator
-   * reuses it) instead of several full-size copies of the task vectors.
+   * Drop and combine in column chunks: per-row thresholds come first (from the cached {@link
+   * MagnitudeIndex}), then every chunk's temporaries are freed before the next, so the working set
+   * stays a few MB (and the allocator reuses it) whatever the tensor's size. Masks are float 0/1
+   * and the positive-weight consensus uses float operations only: boolean masks cost several float
+   * passes each in PyTorch on the CPU. With rescaling, a first pass sums the kept L1 norms and the
+   * second draws the same masks again from fresh streams of the same seed.
    */
   private NDArray chunked(
       PreparedTensor t, ResolvedParams p, double[] w, double lambda, boolean normalize) {
@@ -219,117 +209,254 @@ final class TaskArithmeticFamily implements MergeMethod {
     float[] lo = new float[n];
     float[] hi = new float[n];
     java.util.Arrays.fill(hi, Float.POSITIVE_INFINITY);
-    NDArray keepProb = null;
     if (sparsify == Sparsify.MAGNITUDE || sparsify == Sparsify.BREADCRUMBS) {
-      for (int i = 0; i < n; i++) {
-        double density = p.num(i, "density");
-        long keep = (long) Math.floor(density * numel);
-        long top = 0;
-        if (sparsify == Sparsify.BREADCRUMBS) {
-          top = (long) Math.floor(p.num(i, "gamma") * numel);
-          long bottom = numel - keep - top;
-          if (bottom < 0) {
-            top += bottom; // the top count gives way so the density target holds
-          }
-        }
-        MagnitudeIndex index = t.magnitudeIndex(i);
-        lo[i] =
-            keep + top >= numel
-                ? Float.NEGATIVE_INFINITY
-                : keep + top <= 0 ? Float.POSITIVE_INFINITY : index.kthLargest(keep + top);
-        // A zero top count drops nothing: no threshold, not a zero one.
-        hi[i] = top > 0 ? index.kthLargest(top) : Float.POSITIVE_INFINITY;
-      }
-    } else {
-      keepProb = Ops.column(m, p.nums("density"));
+      thresholds(t, p, lo, hi);
     }
+    boolean positive = true;
+    for (double x : w) {
+      positive &= x > 0;
+    }
+    long chunk = chunkColumns(t);
     boolean rescale = p.has("rescale") && p.flag("rescale");
-    NDArray loCol = Ops.column(m, toDouble(lo));
-    NDArray hiCol = Ops.column(m, toDouble(hi));
-    // Even, so random streams drawn per chunk equal those drawn per row.
-    int chunk = Math.max(2, (chunkElements / n) & ~1);
-    java.util.List<NDArray> masks = new java.util.ArrayList<>();
-    try {
-      // Pass 1: masks (random ones drawn once and kept, one byte per entry) and kept L1 norms.
-      Ops.RowStreams streams = sparsify == Sparsify.RANDOM ? new Ops.RowStreams(p.seed(), n) : null;
-      NDArray keptL1 = rescale ? m.zeros(new Shape(n)) : null;
-      boolean anyHi = false;
-      for (float h : hi) {
-        anyHi |= h != Float.POSITIVE_INFINITY;
-      }
-      // Threshold masks are cheap to recompute; random ones and rescaled ones need a first pass.
-      boolean firstPass = streams != null || rescale;
-      for (long a = 0; firstPass && a < numel; a += chunk) {
-        long b = Math.min(numel, a + chunk);
-        try (NDScope scope = new NDScope()) {
-          scope.suppressNotUsedWarning();
-          NDArray dc = deltas.get(":, {}:{}", a, b);
-          NDArray mask =
-              streams != null
-                  ? streams.next(m, b - a).lt(keepProb)
-                  : bandMask(dc, loCol, hiCol, anyHi);
-          if (rescale) {
-            keptL1.addi(dc.mul(mask).norm(1, new int[] {1}, false));
-          }
-          NDScope.unregister(mask);
-          masks.add(mask);
-        }
-      }
-      double[] factor = rescale ? Ops.l1Factors(Ops.l1(deltas), keptL1.toFloatArray()) : null;
-      NDArray out = m.create(new Shape(numel), DataType.FLOAT32);
-      double[] sumW = consensus ? null : sumWeights(w, lambda, normalize, factor);
-      double[] ew = new double[n];
-      for (int i = 0; i < n; i++) {
-        ew[i] = w[i] * (factor == null ? 1 : factor[i]);
-      }
-      boolean positive = true;
-      for (double x : ew) {
-        positive &= x > 0;
-      }
-      NDArray ewCol = Ops.column(m, ew);
-      NDArray ewRow = ewCol.reshape(1, n);
-      NDArray wRow = Ops.column(m, w).reshape(1, n);
-      int c = 0;
+    double[] factor = null;
+    if (rescale) {
+      Masks masks = masks(t, p, lo, hi);
+      NDArray keptL1 = m.zeros(new Shape(n));
       for (long a = 0; a < numel; a += chunk) {
         long b = Math.min(numel, a + chunk);
         try (NDScope scope = new NDScope()) {
           scope.suppressNotUsedWarning();
           NDArray dc = deltas.get(":, {}:{}", a, b);
-          NDArray kept = dc.mul(firstPass ? masks.get(c++) : bandMask(dc, loCol, hiCol, anyHi));
-          NDArray merged;
-          if (consensus) {
-            merged = tiesChunk(kept, positive, ewCol, ewRow, wRow, normalize).muli(lambda);
-          } else {
-            merged = Ops.weightedSum(kept, sumW);
-          }
-          out.set(new NDIndex("{}:{}", a, b), merged.addi(t.base().get("{}:{}", a, b)));
+          keptL1.addi(dc.mul(masks.next(dc, a, b)).norm(1, new int[] {1}, false));
         }
       }
-      return out;
-    } finally {
-      masks.forEach(NDArray::close);
+      factor = Ops.l1Factors(Ops.l1(deltas), keptL1.toFloatArray());
+    }
+    double[] ew = new double[n];
+    for (int i = 0; i < n; i++) {
+      ew[i] = w[i] * (factor == null ? 1 : factor[i]);
+    }
+    // TIES trim with positive weights: threshold arithmetic, no mask at all.
+    boolean threshold = sparsify == Sparsify.MAGNITUDE && consensus && positive;
+    Masks masks = threshold ? null : masks(t, p, lo, hi);
+    double[] sumW = consensus ? null : sumWeights(w, lambda, normalize, factor);
+    NDArray ewCol = Ops.column(m, ew);
+    NDArray ewRow = ewCol.reshape(1, n);
+    NDArray wRow = Ops.column(m, w).reshape(1, n);
+    Threshold cut = threshold ? new Threshold(m, lo, w) : null;
+    NDArray out = m.create(new Shape(numel), DataType.FLOAT32);
+    for (long a = 0; a < numel; a += chunk) {
+      long b = Math.min(numel, a + chunk);
+      try (NDScope scope = new NDScope()) {
+        scope.suppressNotUsedWarning();
+        NDArray dc = deltas.get(":, {}:{}", a, b);
+        NDArray merged;
+        if (threshold) {
+          merged = scale(cut.ties(dc, wRow, normalize), lambda);
+        } else {
+          NDArray kept = dc.mul(masks.next(dc, a, b));
+          if (!consensus) {
+            merged = Ops.weightedSum(kept, sumW);
+          } else if (positive) {
+            merged = scale(tiesPositive(kept, ewRow, wRow, normalize), lambda);
+          } else {
+            merged = scale(tiesChunk(kept, ewCol, wRow, normalize), lambda);
+          }
+        }
+        out.set(new NDIndex("{}:{}", a, b), merged.addi(t.base().get("{}:{}", a, b)));
+      }
+    }
+    return out;
+  }
+
+  private static NDArray scale(NDArray merged, double lambda) {
+    return lambda == 1 ? merged : merged.muli(lambda);
+  }
+
+  /** Per-row magnitude band {@code [lo, hi)} of the TIES trim and of the breadcrumbs mask. */
+  private void thresholds(PreparedTensor t, ResolvedParams p, float[] lo, float[] hi) {
+    long numel = t.numel();
+    for (int i = 0; i < t.count(); i++) {
+      double density = p.num(i, "density");
+      long keep = (long) Math.floor(density * numel);
+      long top = 0;
+      if (sparsify == Sparsify.BREADCRUMBS) {
+        top = (long) Math.floor(p.num(i, "gamma") * numel);
+        long bottom = numel - keep - top;
+        if (bottom < 0) {
+          top += bottom; // the top count gives way so the density target holds
+        }
+      }
+      MagnitudeIndex index = t.magnitudeIndex(i);
+      lo[i] =
+          keep + top >= numel
+              ? Float.NEGATIVE_INFINITY
+              : keep + top <= 0 ? Float.POSITIVE_INFINITY : index.kthLargest(keep + top);
+      // A zero top count drops nothing: no threshold, not a zero one.
+      hi[i] = top > 0 ? index.kthLargest(top) : Float.POSITIVE_INFINITY;
     }
   }
 
   /**
-   * TIES steps 2-5 on one chunk of dropped task vectors: weight, elect the sign of the weighted sum
-   * (+1 where it is 0), keep agreeing entries (zeros never agree), sum, divide by the kept weights.
-   * With all weights positive, agreement is {@code d * sum > 0} and both sums are matrix-vector
-   * products, saving two passes over the chunk.
+   * Columns per chunk: about {@link #chunkElements} entries over all models, even (so random
+   * streams drawn per chunk equal those drawn per row), and for DELLA whole rows of the tensor,
+   * since its ranks are per row.
    */
-  private static NDArray tiesChunk(
-      NDArray kept,
-      boolean positive,
-      NDArray ewCol,
-      NDArray ewRow,
-      NDArray wRow,
-      boolean normalize) {
-    NDArray e = positive ? kept : kept.muli(ewCol);
-    NDArray sum = positive ? ewRow.matMul(kept).reshape(-1) : e.sum(new int[] {0});
+  private long chunkColumns(PreparedTensor t) {
+    int n = t.count();
+    if (sparsify != Sparsify.DELLA) {
+      return Math.max(2, (chunkElements / n) & ~1);
+    }
+    long last = Ops.lastDim(t.shape());
+    long rows = Math.max(1, chunkElements / (n * last));
+    if ((last & 1) == 1 && (rows & 1) == 1) {
+      rows++;
+    }
+    return rows * last;
+  }
+
+  /** Each chunk's keep mask, float 0/1 {@code [n, cols]}; chunks are asked for in order. */
+  private interface Masks {
+    NDArray next(NDArray chunk, long from, long to);
+  }
+
+  /** Fresh masks: random ones start their streams from the tensor's seed again. */
+  private Masks masks(PreparedTensor t, ResolvedParams p, float[] lo, float[] hi) {
+    NDManager m = t.manager();
+    int n = t.count();
+    switch (sparsify) {
+      case RANDOM -> {
+        Ops.RowStreams streams = new Ops.RowStreams(p.seed(), n);
+        float[] keep = toFloat(p.nums("density"));
+        return (dc, a, b) -> streams.nextMask(m, b - a, keep);
+      }
+      case DELLA -> {
+        Ops.RowStreams streams = new Ops.RowStreams(p.seed(), n);
+        long last = Ops.lastDim(t.shape());
+        double[] slope = new double[n];
+        double[] offset = new double[n];
+        for (int i = 0; i < n; i++) {
+          double eps = p.num(i, "epsilon");
+          slope[i] = last > 1 ? 2 * eps / (last - 1) : 0;
+          offset[i] = p.num(i, "density") - eps;
+        }
+        NDArray slopeCol = Ops.column(m, slope).reshape(n, 1, 1);
+        NDArray offsetCol = Ops.column(m, offset).reshape(n, 1, 1);
+        return (dc, a, b) -> {
+          long rows = (b - a) / last;
+          // Rank r of |d| within its tensor row, scaled to [0, 1]: keep with density - eps + 2 eps
+          // r.
+          NDArray rank = dc.abs().reshape(n, rows, last).argSort(2).argSort(2);
+          NDArray prob = rank.toType(DataType.FLOAT32, false).muli(slopeCol).addi(offsetCol);
+          NDArray u = streams.next(m, b - a).reshape(n, rows, last);
+          return Ops.toFloat(u.lt(prob)).reshape(n, b - a);
+        };
+      }
+      default -> {
+        NDArray loCol = Ops.column(m, toDouble(lo));
+        NDArray hiCol = Ops.column(m, toDouble(hi));
+        boolean anyHi = false;
+        for (float h : hi) {
+          anyHi |= h != Float.POSITIVE_INFINITY;
+        }
+        boolean band = anyHi;
+        return (dc, a, b) -> Ops.toFloat(bandMask(dc, loCol, hiCol, band));
+      }
+    }
+  }
+
+  /**
+   * TIES steps 1-5 for positive weights on one chunk, straight from the task vectors and the
+   * per-row thresholds {@code t}: with {@code tau = nextDown(t)}, {@code (d - tau)+} is non-zero
+   * exactly on the kept positive entries (the sign of a float difference is exact), {@code (-d -
+   * tau)+} on the kept negative ones, and their signs are 0/1 masks. The kept sums are {@code w (d
+   * - tau)+ + (w tau) mask}, so two clamps, two in-place shifts, two in-place signs and four
+   * matrix-vector products replace the trim, weighting and agreement masks.
+   */
+  private static final class Threshold {
+    private final NDArray tau;
+    private final NDArray negTau;
+    private final NDArray weights;
+
+    Threshold(NDManager m, float[] lo, double[] w) {
+      int n = lo.length;
+      double[] tauV = new double[n];
+      double[] wt = new double[2 * n];
+      for (int i = 0; i < n; i++) {
+        boolean none = lo[i] == Float.POSITIVE_INFINITY;
+        // Keep |d| >= t and never zeros: |d| > nextDown(max(t, MIN_VALUE)).
+        tauV[i] = none ? Float.MAX_VALUE : Math.nextDown(Math.max(lo[i], Float.MIN_VALUE));
+        wt[i] = w[i];
+        wt[n + i] = none ? 0 : w[i] * tauV[i];
+      }
+      tau = Ops.column(m, tauV);
+      negTau = tau.neg();
+      weights = Ops.column(m, wt).reshape(2, n);
+    }
+
+    NDArray ties(NDArray d, NDArray wRow, boolean normalize) {
+      // max(d, tau) - tau = (d - tau)+ and min(d, -tau) + tau = -(-d - tau)+, exactly: one
+      // allocating and one in-place pass each.
+      NDArray up = d.maximum(tau).subi(tau);
+      NDArray down = d.minimum(negTau).addi(tau);
+      NDArray pos = wRow.matMul(up).reshape(-1);
+      NDArray neg = wRow.matMul(down).reshape(-1).negi();
+      NDArray upW = weights.matMul(up.signi());
+      NDArray downW = weights.matMul(down.signi()).negi();
+      pos.addi(upW.get(1));
+      neg.addi(downW.get(1));
+      return elect(pos, neg, upW.get(0), downW.get(0), normalize);
+    }
+  }
+
+  /**
+   * TIES steps 2-5 for positive weights on kept (dropped, not yet weighted) task vectors, with
+   * float operations only: the weighted sums of the positive entries and of the negative ones and,
+   * when normalizing, their weights from the signs.
+   */
+  private static NDArray tiesPositive(
+      NDArray kept, NDArray ewRow, NDArray wRow, boolean normalize) {
+    NDArray sum = ewRow.matMul(kept).reshape(-1);
+    NDArray up = kept.maximum(0f);
+    NDArray pos = ewRow.matMul(up).reshape(-1);
+    NDArray neg = pos.sub(sum);
+    if (!normalize) {
+      return elect(pos, neg, null, null, false);
+    }
+    NDArray upW = wRow.matMul(up.signi()).reshape(-1);
+    NDArray downW = upW.sub(wRow.matMul(kept.signi()).reshape(-1));
+    return elect(pos, neg, upW, downW, true);
+  }
+
+  /**
+   * TIES steps 3-5 from per-column sums: {@code pos} and {@code neg} the weighted sums of the
+   * positive entries and of the magnitudes of the negative ones, {@code posW} and {@code negW}
+   * their weights. The elected sign is + where {@code pos - neg >= 0}; the result is that side's
+   * sum, divided by its weight (0 -> 1) when normalizing. Selections are products by 0 or 1, exact.
+   */
+  private static NDArray elect(
+      NDArray pos, NDArray neg, NDArray posW, NDArray negW, boolean normalize) {
+    NDArray minus = neg.sub(pos).signi().maximum(0f); // 1 where the sum is negative
+    NDArray plus = minus.neg().addi(1);
+    NDArray total = pos.mul(plus).subi(neg.mul(minus));
+    if (!normalize) {
+      return total;
+    }
+    NDArray divisor = posW.mul(plus).addi(negW.mul(minus));
+    return total.divi(divisor.addi(divisor.sign().negi().addi(1)));
+  }
+
+  /**
+   * TIES steps 2-5 with weights of any sign: weight, elect the sign of the weighted sum (+1 where
+   * it is 0), keep agreeing entries (zeros never agree), sum, divide by the kept weights.
+   */
+  private static NDArray tiesChunk(NDArray kept, NDArray ewCol, NDArray wRow, boolean normalize) {
+    NDArray e = kept.muli(ewCol);
+    NDArray sum = e.sum(new int[] {0});
     NDArray elected = sum.addi(sum.eq(0));
     NDArray keep = e.mul(elected).gt(0);
     e.muli(keep);
-    NDArray total = positive ? ewRow.matMul(e).reshape(-1) : e.sum(new int[] {0});
+    NDArray total = e.sum(new int[] {0});
     if (!normalize) {
       return total;
     }
@@ -352,41 +479,11 @@ final class TaskArithmeticFamily implements MergeMethod {
     return d;
   }
 
-  /**
-   * TIES steps 2-5: weight, elect the sign of the weighted sum (+1 on ties), keep the entries that
-   * agree with it (zeros never agree), sum them, divided by the kept weights when normalizing.
-   */
-  static NDArray tiesConsensus(NDArray deltas, double[] w, boolean normalize) {
-    NDArray weighted = deltas.mul(Ops.column(deltas.getManager(), w));
-    NDArray elected = weighted.sum(new int[] {0}).gte(0).toType(DataType.FLOAT32, false);
-    elected = elected.mul(2).sub(1);
-    NDArray keep = Ops.toFloat(weighted.mul(elected).gt(0));
-    NDArray sum = weighted.mul(keep).sum(new int[] {0});
-    if (!normalize) {
-      return sum;
+  private static float[] toFloat(double[] d) {
+    float[] f = new float[d.length];
+    for (int i = 0; i < d.length; i++) {
+      f[i] = (float) d[i];
     }
-    NDArray divisor = Ops.weightedSum(keep, w);
-    divisor = divisor.add(Ops.toFloat(divisor.eq(0)));
-    return sum.div(divisor);
-  }
-
-  /** DELLA's drop: per tensor row, keep probability rising with the magnitude's rank. */
-  private NDArray sparsify(PreparedTensor t, ResolvedParams p) {
-    NDArray deltas = t.deltas();
-    int n = t.count();
-    NDArray u = Ops.uniform(t.manager(), p.seed(), n, t.numel());
-    NDList rows = new NDList();
-    for (int i = 0; i < n; i++) {
-      NDArray d = Ops.asRows(t.delta(i), t.shape());
-      long cols = d.getShape().get(1);
-      NDArray rank = d.abs().argSort(1).argSort(1).toType(DataType.FLOAT32, false);
-      NDArray r = cols > 1 ? rank.div(cols - 1) : rank;
-      double density = p.num(i, "density");
-      double eps = p.num(i, "epsilon");
-      NDArray prob = r.mul(2 * eps).add(density - eps).reshape(-1);
-      rows.add(t.delta(i).mul(Ops.toFloat(u.get(i).lt(prob))));
-    }
-    NDArray kept = NDArrays.stack(rows, 0);
-    return p.flag("rescale") ? Ops.rescaleL1(deltas, kept) : kept;
+    return f;
   }
 }

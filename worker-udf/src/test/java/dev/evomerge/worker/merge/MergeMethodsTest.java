@@ -84,6 +84,64 @@ class MergeMethodsTest {
   }
 
   @Test
+  void tiesOnRandomTensorsFollowsTheSpecStepByStep() {
+    // Three models, unequal densities and weights, with exact zeros and repeated magnitudes.
+    int n = 3000;
+    float[] b = randoms(40, n);
+    float[][] x = new float[3][];
+    for (int i = 0; i < 3; i++) {
+      float[] r = randoms(41 + i, n);
+      x[i] = new float[n];
+      for (int j = 0; j < n; j++) {
+        float d = j % 7 == 0 ? 0 : j % 11 == 0 ? 0.5f : r[j];
+        x[i][j] = b[j] + d;
+      }
+    }
+    double[] dens = {0.3, 0.55, 1.0};
+    double[] wt = {0.7, 1.3, 0.4};
+    for (boolean normalize : new boolean[] {true, false}) {
+      double[] expected = new double[n];
+      double[][] e = new double[3][n];
+      for (int i = 0; i < 3; i++) {
+        // Task vectors in float, as the engine computes them.
+        float[] d = new float[n];
+        double[] mag = new double[n];
+        for (int j = 0; j < n; j++) {
+          d[j] = x[i][j] - b[j];
+          mag[j] = Math.abs(d[j]);
+        }
+        double[] sorted = mag.clone();
+        java.util.Arrays.sort(sorted);
+        int k = (int) Math.floor(dens[i] * n);
+        double threshold = sorted[n - k]; // k-th largest; ties at it are kept
+        for (int j = 0; j < n; j++) {
+          e[i][j] = mag[j] >= threshold ? wt[i] * d[j] : 0;
+        }
+      }
+      for (int j = 0; j < n; j++) {
+        double sum = e[0][j] + e[1][j] + e[2][j];
+        int sign = sum >= 0 ? 1 : -1;
+        double kept = 0;
+        double weights = 0;
+        for (int i = 0; i < 3; i++) {
+          if (e[i][j] != 0 && Math.signum(e[i][j]) == sign) {
+            kept += e[i][j];
+            weights += wt[i];
+          }
+        }
+        double merged = normalize ? kept / (weights == 0 ? 1 : weights) : kept;
+        expected[j] = b[j] + 0.8 * merged;
+      }
+      List<Map<String, Object>> pm = new java.util.ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        pm.add(Map.of("weight", wt[i], "density", dens[i]));
+      }
+      Map<String, Object> global = Map.of("normalize", normalize, "lambda", 0.8);
+      assertClose(expected, s.merge("ties", global, pm, 0, b, x[0], x[1], x[2]), 1e-5);
+    }
+  }
+
+  @Test
   void tiesWithANegativeWeightElectsOnWeightedEntries() {
     // e1 = [1,-2], e2 = -1 * [3,1] = [-3,-1]; sums [-2,-3] -> both negative.
     // pos0 keeps e2: -3 / -1 = 3; pos1 keeps both: -3 / (1 - 1 = 0 -> 1) = -3
@@ -481,6 +539,49 @@ class MergeMethodsTest {
       } finally {
         TaskArithmeticFamily.chunkElements = saved;
       }
+    }
+  }
+
+  @Test
+  void dellaRanksPerTensorRowInChunksOfWholeRows() {
+    // [5, 9] tensor: rank |d| within each row of 9, r = rank / 8, keep where u < 0.2 + 0.6 r.
+    int rows = 5;
+    int cols = 9;
+    float[] b = randoms(30, rows * cols);
+    float[] x = randoms(31, rows * cols);
+    float[] u;
+    try (var m = s.manager.newSubManager()) {
+      u = Ops.uniform(m, 8, 1, rows * cols).toFloatArray();
+    }
+    double[] expected = new double[rows * cols];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < cols; c++) {
+        int i = r * cols + c;
+        float d = x[i] - b[i];
+        int rank = 0;
+        for (int k = 0; k < cols; k++) {
+          rank += Math.abs(x[r * cols + k] - b[r * cols + k]) < Math.abs(d) ? 1 : 0;
+        }
+        boolean keep = u[i] < (float) (0.5 - 0.3 + 0.6 * rank / 8.0);
+        expected[i] = b[i] + (keep ? 2 * d : 0);
+      }
+    }
+    List<Map<String, Object>> pm = List.of(Map.of("weight", 2.0, "density", 0.5, "epsilon", 0.3));
+    Map<String, Object> global = Map.of("rescale", false);
+    Shape shape = new Shape(rows, cols);
+    assertClose(expected, s.merge("della_linear", shape, global, pm, 8, b, x), EPS);
+    int saved = TaskArithmeticFamily.chunkElements;
+    try {
+      TaskArithmeticFamily.chunkElements = 12; // one row of 9 is odd: chunks of two rows
+      assertClose(expected, s.merge("della_linear", shape, global, pm, 8, b, x), EPS);
+      float[] x2 = randoms(32, rows * cols);
+      List<Map<String, Object>> two =
+          List.of(pm.get(0), Map.of("weight", 1.0, "density", 0.6, "epsilon", 0.2));
+      float[] chunked = s.merge("della", shape, Map.of(), two, 8, b, x, x2);
+      TaskArithmeticFamily.chunkElements = saved;
+      assertClose(chunked, s.merge("della", shape, Map.of(), two, 8, b, x, x2), 1e-5);
+    } finally {
+      TaskArithmeticFamily.chunkElements = saved;
     }
   }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -82,6 +83,70 @@ class MergeRunnerTest {
     MergeRecipe written =
         RecipeYaml.parse(Files.readString(tmp.resolve("out").resolve(MergeRunner.RECIPE_FILE)));
     assertEquals(r.withRandomSeed(5), written);
+    // An existing output folder fails before any tensor is merged.
+    Exception e =
+        assertThrows(
+            RuntimeException.class,
+            () ->
+                MergeRunner.run(
+                    r,
+                    out,
+                    conf,
+                    new MergeRunner.Options(Device.cpu(), 5, Map.of("a", a, "b", b)),
+                    (done, total, name) -> fail("merged " + name + " into an existing folder")));
+    assertTrue(e.getMessage().contains("already exists"), e.getMessage());
+  }
+
+  /** Fisher statistics of every tensor of a {@link #writeModel} checkpoint, all {@code f}. */
+  private void writeFisher(String dir, float f, String skip) {
+    Map<String, FloatTensor> stats = new LinkedHashMap<>();
+    HfModelFolder folder = HfModelFolder.open(dir, conf);
+    folder.tensors().values().stream()
+        .filter(info -> !info.name().equals(skip))
+        .forEach(info -> stats.put(info.name(), fill(info.shape(), f)));
+    StatisticsFolder.write(
+        new Path(new Path(new java.io.File(dir).toURI()), StatisticsFolder.DEFAULT_SUBFOLDER)
+            .toString(),
+        MergeStatistics.Kind.FISHER,
+        stats,
+        conf);
+  }
+
+  @Test
+  void fisherReadsEachModelsStatisticsAndChecksThemBeforeMerging() throws Exception {
+    String a = writeModel("a", 1, 2);
+    String b = writeModel("b", 5, 2);
+    writeFisher(a, 3, null);
+    writeFisher(b, 1, null);
+    MergeRecipe r = RecipeYaml.parse("merge_method: fisher\nmodels: [{model: a}, {model: b}]\n");
+    Path out = new Path(tmp.resolve("fisher").toUri());
+    MergeRunner.run(
+        r,
+        out,
+        conf,
+        new MergeRunner.Options(Device.cpu(), 0, Map.of("a", a, "b", b)),
+        (d, t, n) -> {});
+    HfModelFolder merged = HfModelFolder.open(out.toString(), conf);
+    // (3 * 1 + 1 * 5) / (3 + 1) = 2 ; layer 1: (3 * 2 + 1 * 6) / 4 = 3
+    assertEquals(2f, merged.readFloat("lm_head.weight").data()[0], 1e-6);
+    assertEquals(3f, merged.readFloat("model.layers.1.mlp.up_proj.weight").data()[0], 1e-6);
+
+    writeFisher(b, 1, "lm_head.weight");
+    Path never = new Path(tmp.resolve("never").toUri());
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                MergeRunner.run(
+                    r,
+                    never,
+                    conf,
+                    new MergeRunner.Options(Device.cpu(), 0, Map.of("a", a, "b", b)),
+                    (d, t, n) -> fail("no tensor may be merged: " + n)));
+    assertTrue(
+        e.getMessage().contains("No Fisher statistics for model b, tensor lm_head.weight"),
+        e.getMessage());
+    assertFalse(Files.exists(tmp.resolve("never")));
   }
 
   @Test

@@ -12,6 +12,7 @@ import dev.evomerge.worker.merge.Params;
 import dev.evomerge.worker.merge.PreparedTensor;
 import dev.evomerge.worker.merge.ResolvedParams;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -94,22 +95,19 @@ public final class MergeBenchmark {
           gb,
           reps,
           Runtime.getRuntime().availableProcessors());
-      double copy = time(reps, () -> copyAll(prepared));
-      report("copy (duplicate)", gb, copy, copy);
       List<NDArray> targets = new ArrayList<>();
       for (PreparedTensor t : prepared) {
         targets.add(t.stacked().zerosLike());
       }
-      double inPlace =
-          time(
-              reps,
-              () -> {
-                for (int i = 0; i < prepared.size(); i++) {
-                  targets.get(i).set(new NDIndex(":"), prepared.get(i).stacked());
-                }
-              });
-      report("copy (into allocated)", gb, inPlace, copy);
-      targets.forEach(NDArray::close);
+      Map<String, Runnable> runs = new LinkedHashMap<>();
+      runs.put("copy (duplicate)", () -> copyAll(prepared));
+      runs.put(
+          "copy (into allocated)",
+          () -> {
+            for (int i = 0; i < prepared.size(); i++) {
+              targets.get(i).set(new NDIndex(":"), prepared.get(i).stacked());
+            }
+          });
       for (String method : List.of("linear", "task_arithmetic", "ties", "dare_ties")) {
         MergeMethod mm = MergeMethods.get(method);
         Map<String, Object> pm =
@@ -121,19 +119,23 @@ public final class MergeBenchmark {
           per.add(pm);
         }
         ResolvedParams p = Params.resolve(mm, Map.of(), per, 1, "bench", names);
-        double s =
-            time(
-                reps,
-                () -> {
-                  for (PreparedTensor t : prepared) {
-                    try (NDManager out = resident.newSubManager()) {
-                      MergeEngine.combine(mm, t, p, out);
-                    }
-                  }
-                });
-        report(
-            method + (pm.containsKey("density") ? " (density " + density + ")" : ""), gb, s, copy);
+        runs.put(
+            method + (pm.containsKey("density") ? " (density " + density + ")" : ""),
+            () -> {
+              for (PreparedTensor t : prepared) {
+                try (NDManager out = resident.newSubManager()) {
+                  MergeEngine.combine(mm, t, p, out);
+                }
+              }
+            });
       }
+      Map<String, Double> median = time(reps, runs);
+      double copy = median.get("copy (duplicate)");
+      double linear = median.get("linear");
+      for (Map.Entry<String, Double> e : median.entrySet()) {
+        report(e.getKey(), gb, e.getValue(), copy, linear);
+      }
+      targets.forEach(NDArray::close);
     }
   }
 
@@ -145,26 +147,39 @@ public final class MergeBenchmark {
     }
   }
 
-  /** Median seconds of {@code reps} runs after one warm-up. */
-  private static double time(int reps, Runnable r) {
-    r.run();
-    double[] s = new double[reps];
+  /**
+   * Median seconds of each run over {@code reps} rounds after one warm-up each; every round runs
+   * all of them in turn, so a load that drifts during the benchmark affects them alike.
+   */
+  private static Map<String, Double> time(int reps, Map<String, Runnable> runs) {
+    runs.values().forEach(Runnable::run);
+    Map<String, double[]> seconds = new LinkedHashMap<>();
+    runs.keySet().forEach(k -> seconds.put(k, new double[reps]));
     for (int i = 0; i < reps; i++) {
-      long t0 = System.nanoTime();
-      r.run();
-      s[i] = (System.nanoTime() - t0) / 1e9;
+      for (Map.Entry<String, Runnable> e : runs.entrySet()) {
+        long t0 = System.nanoTime();
+        e.getValue().run();
+        seconds.get(e.getKey())[i] = (System.nanoTime() - t0) / 1e9;
+      }
     }
-    java.util.Arrays.sort(s);
-    return s[reps / 2];
+    Map<String, Double> median = new LinkedHashMap<>();
+    seconds.forEach(
+        (k, s) -> {
+          java.util.Arrays.sort(s);
+          median.put(k, s[reps / 2]);
+        });
+    return median;
   }
 
-  private static void report(String name, double gb, double seconds, double copySeconds) {
+  private static void report(
+      String name, double gb, double seconds, double copySeconds, double linearSeconds) {
     System.out.printf(
         Locale.ROOT,
-        "%-28s %8.1f ms  %6.2f GB/s  %5.2fx copy bandwidth%n",
+        "%-28s %8.1f ms  %6.2f GB/s  %5.2fx copy bandwidth  %5.2fx linear's time%n",
         name,
         seconds * 1e3,
         gb / seconds,
-        copySeconds / seconds);
+        copySeconds / seconds,
+        seconds / linearSeconds);
   }
 }
