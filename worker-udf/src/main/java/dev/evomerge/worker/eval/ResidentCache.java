@@ -6,7 +6,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 
 /**
@@ -30,6 +29,9 @@ public final class ResidentCache<V extends ResidentCache.Resident> {
     /** True when the value lives in accelerator memory, false for host memory (the CPU). */
     boolean onDevice();
 
+    /** Bytes loading the value read from storage (headers and tensor data). */
+    long bytesRead();
+
     /** Releases the value's memory. */
     @Override
     void close();
@@ -37,7 +39,7 @@ public final class ResidentCache<V extends ResidentCache.Resident> {
 
   /** Loads one value; the estimate comes first so room can be made before the load. */
   public interface Loader<V> {
-    /** Bytes the value will hold (may read headers; the reads are counted). */
+    /** Bytes the value will hold (may read headers). */
     long estimateBytes();
 
     /** Reads and prepares the value. */
@@ -105,7 +107,6 @@ public final class ResidentCache<V extends ResidentCache.Resident> {
     }
   }
 
-  private final LongSupplier storageBytes;
   private final String hostKey;
   private final String deviceKey;
   private final Map<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
@@ -120,17 +121,10 @@ public final class ResidentCache<V extends ResidentCache.Resident> {
   /**
    * @param hostBudget bytes of host memory entries may hold
    * @param deviceBudget bytes of device memory entries may hold
-   * @param storageBytes a meter of bytes read from storage, read before and after each load
    * @param hostKey the setting of the host budget, named in errors
    * @param deviceKey the setting of the device budget, named in errors
    */
-  public ResidentCache(
-      long hostBudget,
-      long deviceBudget,
-      LongSupplier storageBytes,
-      String hostKey,
-      String deviceKey) {
-    this.storageBytes = storageBytes;
+  public ResidentCache(long hostBudget, long deviceBudget, String hostKey, String deviceKey) {
     this.hostKey = hostKey;
     this.deviceKey = deviceKey;
     setBudgets(hostBudget, deviceBudget);
@@ -173,21 +167,13 @@ public final class ResidentCache<V extends ResidentCache.Resident> {
         }
         misses++;
       }
-      long before = storageBytes.getAsLong();
-      V value;
-      try {
-        long estimate = load.estimateBytes();
-        synchronized (this) {
-          makeRoom(onDevice, estimate);
-        }
-        value = load.load();
-      } finally {
-        long read = storageBytes.getAsLong() - before;
-        synchronized (this) {
-          storageBytesRead += read;
-        }
-      }
+      long estimate = load.estimateBytes();
       synchronized (this) {
+        makeRoom(onDevice, estimate);
+      }
+      V value = load.load();
+      synchronized (this) {
+        storageBytesRead += value.bytesRead();
         Entry e = new Entry(key, value);
         long budget = e.onDevice ? deviceBudget : hostBudget;
         if (e.bytes > budget) {

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.evomerge.worker.io.CheckpointException;
 import dev.evomerge.worker.io.HfModelFolder;
+import dev.evomerge.worker.io.SafetensorsFile;
 import dev.evomerge.worker.io.TensorInfo;
 import dev.evomerge.worker.merge.MergeMethod;
 import dev.evomerge.worker.merge.MergeMethods;
@@ -49,11 +50,7 @@ public final class ResidentSources implements ResidentCache.Resident {
   private static final AtomicLong LOADS = new AtomicLong();
   private static final ResidentCache<ResidentSources> CACHE =
       new ResidentCache<>(
-          DEFAULT_HOST_BYTES,
-          DEFAULT_DEVICE_BYTES,
-          ResidentSources::storageBytesRead,
-          HOST_BYTES_KEY,
-          DEVICE_BYTES_KEY);
+          DEFAULT_HOST_BYTES, DEFAULT_DEVICE_BYTES, HOST_BYTES_KEY, DEVICE_BYTES_KEY);
 
   private final String key;
   private final Device device;
@@ -62,6 +59,7 @@ public final class ResidentSources implements ResidentCache.Resident {
   private final Map<String, PreparedTensor> tensors;
   private final TextTokenizer tokenizer;
   private final long bytes;
+  private final long bytesRead;
 
   private ResidentSources(
       String key,
@@ -69,8 +67,10 @@ public final class ResidentSources implements ResidentCache.Resident {
       LlamaConfig config,
       NDManager manager,
       Map<String, PreparedTensor> tensors,
-      TextTokenizer tokenizer) {
+      TextTokenizer tokenizer,
+      long bytesRead) {
     this.key = key;
+    this.bytesRead = bytesRead;
     this.device = device;
     this.config = config;
     this.manager = manager;
@@ -210,8 +210,19 @@ public final class ResidentSources implements ResidentCache.Resident {
       // BOS/EOS and add_bos_token from tokenizer_config.json next to tokenizer.json
       TextTokenizer tokenizer =
           TextTokenizer.load(new Path(spec.tokenizerUri()).getParent(), conf, config);
+      // every shard of every source (and of the base) is read whole: headers and tensor data
+      long read = 0;
+      List<HfModelFolder> all = new ArrayList<>(folders);
+      if (base != null) {
+        all.add(base);
+      }
+      for (HfModelFolder folder : all) {
+        for (SafetensorsFile shard : folder.shards()) {
+          read += shard.length();
+        }
+      }
       return new ResidentSources(
-          key, device, config, manager, Collections.unmodifiableMap(prepared), tokenizer);
+          key, device, config, manager, Collections.unmodifiableMap(prepared), tokenizer, read);
     } catch (IOException e) {
       manager.close();
       throw new UncheckedIOException("Cannot read tokenizer " + spec.tokenizerUri(), e);
@@ -247,6 +258,11 @@ public final class ResidentSources implements ResidentCache.Resident {
   @Override
   public long residentBytes() {
     return bytes;
+  }
+
+  @Override
+  public long bytesRead() {
+    return bytesRead;
   }
 
   @Override

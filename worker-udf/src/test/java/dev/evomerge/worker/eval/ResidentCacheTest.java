@@ -24,10 +24,11 @@ class ResidentCacheTest {
     manager.close();
   }
 
-  /** A value holding one real float32 array of {@code floats} elements. */
+  /** A value holding one real float32 array of {@code floats} elements; it reads what it holds. */
   private final class Value implements ResidentCache.Resident {
     final NDArray array;
     final boolean device;
+    final long readBefore = storage.get();
 
     Value(int floats, boolean device) {
       this.array = manager.zeros(new ai.djl.ndarray.types.Shape(floats));
@@ -45,13 +46,18 @@ class ResidentCacheTest {
     }
 
     @Override
+    public long bytesRead() {
+      return storage.get() - readBefore;
+    }
+
+    @Override
     public void close() {
       array.close();
     }
   }
 
   private ResidentCache<Value> cache(long host, long device) {
-    return new ResidentCache<>(host, device, storage::get, "host-key", "device-key");
+    return new ResidentCache<>(host, device, "host-key", "device-key");
   }
 
   /** A loader reading {@code bytes} from "storage" for a value of {@code floats} elements. */
@@ -65,8 +71,9 @@ class ResidentCacheTest {
       @Override
       public Value load() {
         loads.add(name);
+        Value v = new Value(floats, device);
         storage.addAndGet(4L * floats);
-        return new Value(floats, device);
+        return v;
       }
     };
   }
