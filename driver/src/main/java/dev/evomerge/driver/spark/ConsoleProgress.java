@@ -34,7 +34,8 @@ public final class ConsoleProgress extends SparkListener {
   private int drawn;
 
   /**
-   * @param jobGroup the job group of the generations' jobs; other jobs draw nothing
+   * @param jobGroup the job group of the generations' jobs; other jobs, and jobs of the group whose
+   *     description names no {@code generation N/M}, draw nothing
    */
   ConsoleProgress(PrintStream out, String jobGroup) {
     this.out = out;
@@ -82,8 +83,10 @@ public final class ConsoleProgress extends SparkListener {
   @Override
   public synchronized void onJobStart(SparkListenerJobStart start) {
     java.util.Properties p = start.properties();
-    if (p == null || !jobGroup.equals(p.getProperty("spark.jobGroup.id"))) {
-      return;
+    if (p == null
+        || !jobGroup.equals(p.getProperty("spark.jobGroup.id"))
+        || !GENERATION.matcher(String.valueOf(p.getProperty("spark.job.description"))).find()) {
+      return; // a generation's job only (the held-out evaluation's jobs print their own table)
     }
     stages.clear();
     total = 0;
