@@ -3,6 +3,7 @@ package dev.evomerge.driver.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.evomerge.driver.config.ConfigLoader;
@@ -22,6 +23,22 @@ import org.junit.jupiter.api.io.TempDir;
 /** The executor's JVM-wide cache with real toy checkpoints: hits read nothing, budgets evict. */
 class ResidentSourcesCacheTest {
   @TempDir Path tmp;
+
+  @Test
+  void aBadCacheBudgetIsRefusedBeforeSparkStarts() throws Exception {
+    File conf = tmp.resolve("run.conf").toFile();
+    Files.writeString(conf.toPath(), ToyFixtures.config(tmp.resolve("runs")));
+    RunError e =
+        assertThrows(
+            RunError.class,
+            () ->
+                Preflight.check(
+                    ConfigLoader.load(
+                        conf, List.of("spark.evomerge.executor.cache.host-bytes=lots"))));
+    assertTrue(
+        e.getMessage().contains("Invalid spark.evomerge.executor.cache.host-bytes: lots"),
+        e.getMessage());
+  }
 
   @Test
   void hitsReadNothingAndAFullBudgetEvictsAndClosesTheLeastRecentSources() throws Exception {
