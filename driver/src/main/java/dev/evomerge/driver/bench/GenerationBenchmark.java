@@ -11,6 +11,7 @@ import dev.evomerge.driver.spark.SparkSessions;
 import dev.evomerge.driver.toy.ToyZoo;
 import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
+import dev.evomerge.worker.eval.ResidentSources;
 import java.io.File;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -19,7 +20,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.SparkConf;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
@@ -30,8 +30,8 @@ import scala.reflect.ClassTag$;
 /**
  * A demo-sized search in Spark local mode, measuring per generation: Spark overhead = (wall time −
  * the longest task's run time) / wall time, bytes shipped to executors per candidate (the Kryo
- * broadcast of coefficients), and bytes read from storage (Hadoop filesystem statistics; goal 0
- * after generation 1 with a warm cache). Prints a table; asserts nothing.
+ * broadcast of coefficients), bytes read from storage (goal 0 after generation 1 with a warm cache)
+ * and materialisations per candidate (one per dev shard). Prints a table; asserts nothing.
  */
 public final class GenerationBenchmark {
   private GenerationBenchmark() {}
@@ -69,9 +69,12 @@ public final class GenerationBenchmark {
     }
   }
 
-  private static int measure(
-      int generations, int population, int shards, String master, Path dir, PrintStream out)
-      throws Exception {
+  /**
+   * The benchmark's run: a toy zoo (3 sources, 64 dev rows) under {@code dir}, CMA-ES with {@code
+   * population} candidates, {@code shards} dev shards, the Spark UI off.
+   */
+  public static RunSettings settings(
+      Path dir, int generations, int population, int shards, String master) throws Exception {
     Path zooDir = dir.resolve("zoo");
     ToyZoo.Zoo zoo = ToyZoo.openOrCreate(zooDir, 7, new double[] {0.5, 0.3, 0.2}, 64, 48);
     StringBuilder sources = new StringBuilder();
@@ -87,7 +90,13 @@ public final class GenerationBenchmark {
             "evomerge.run.generations=" + generations,
             "spark.master=\"" + master + "\"",
             "spark.ui.enabled=false");
-    RunSettings settings = ConfigLoader.load((File) null, sets);
+    return ConfigLoader.load((File) null, sets);
+  }
+
+  private static int measure(
+      int generations, int population, int shards, String master, Path dir, PrintStream out)
+      throws Exception {
+    RunSettings settings = settings(dir, generations, population, shards, master);
     Preflight.CheckedRun checked = Preflight.check(settings);
     SparkSession spark = SparkSessions.getOrCreate(settings.spark());
     AtomicLong longestTaskMs = new AtomicLong();
@@ -112,7 +121,8 @@ public final class GenerationBenchmark {
         checked.rows().size(),
         shards);
     out.println(
-        "gen  wall ms  longest task ms  Spark overhead  bytes/candidate  storage bytes read");
+        "gen  wall ms  longest task ms  Spark overhead  bytes/candidate  storage bytes read"
+            + "  materialisations/candidate");
     SearchRun search = GenerationLoop.newSearch(settings);
     List<Double> overheads = new ArrayList<>();
     long laterBytes = 0;
@@ -129,13 +139,16 @@ public final class GenerationBenchmark {
                     .serialize(candidates.toArray(new CandidateSpec[0]), ClassTag$.MODULE$.AnyRef())
                     .remaining()
                 / candidates.size();
-        long readBefore = storageBytesRead();
+        long[] readBefore = storageMeters();
+        long materialisedBefore = evaluator.materialisations();
         longestTaskMs.set(0);
         long start = System.nanoTime();
         Map<Long, CandidateResult> results =
             evaluator.evaluate("bench generation " + g, candidates);
         double wallMs = (System.nanoTime() - start) / 1e6;
-        long read = storageBytesRead() - readBefore;
+        long read = bytesReadSince(readBefore);
+        double perCandidate =
+            (double) (evaluator.materialisations() - materialisedBefore) / candidates.size();
         double[] fitness = new double[genomes.size()];
         for (int i = 0; i < genomes.size(); i++) {
           CandidateResult r = results.get(candidates.get(i).id());
@@ -150,13 +163,14 @@ public final class GenerationBenchmark {
         }
         out.printf(
             Locale.ROOT,
-            "%3d  %7.0f  %15d  %13.1f%%  %15d  %18d%n",
+            "%3d  %7.0f  %15d  %13.1f%%  %15d  %18d  %26.2f%n",
             g + 1,
             wallMs,
             longestTaskMs.get(),
             100 * overhead,
             bytesPerCandidate,
-            read);
+            read,
+            perCandidate);
       }
     } finally {
       spark.stop();
@@ -171,13 +185,20 @@ public final class GenerationBenchmark {
     return 0;
   }
 
-  @SuppressWarnings("deprecation")
-  private static long storageBytesRead() {
-    long sum = 0;
-    for (FileSystem.Statistics st : FileSystem.getAllStatistics()) {
-      sum += st.getBytesRead();
-    }
-    return sum;
+  /**
+   * Bytes read from storage: the larger of Hadoop's filesystem statistics and the checkpoint bytes
+   * the executor's cache loaded (local mode: the cache is in this JVM; local checkpoints are
+   * memory-mapped, which the statistics do not see).
+   */
+  private static long[] storageMeters() {
+    return new long[] {
+      ResidentSources.storageBytesRead(), ResidentSources.cache().stats().storageBytesRead()
+    };
+  }
+
+  private static long bytesReadSince(long[] before) {
+    long[] now = storageMeters();
+    return Math.max(now[0] - before[0], now[1] - before[1]);
   }
 
   private static scala.collection.Iterable<scala.Tuple2<String, String>> toScala(

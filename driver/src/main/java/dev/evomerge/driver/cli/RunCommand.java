@@ -8,6 +8,7 @@ import dev.evomerge.driver.run.Preflight;
 import dev.evomerge.driver.run.RunError;
 import dev.evomerge.driver.run.RunFolder;
 import dev.evomerge.driver.search.SearchRun;
+import dev.evomerge.driver.spark.ConsoleProgress;
 import dev.evomerge.driver.spark.SparkGenerationEvaluator;
 import dev.evomerge.driver.spark.SparkSessions;
 import java.io.File;
@@ -96,6 +97,9 @@ public final class RunCommand {
             checked.rows(),
             settings.eval().shards(),
             settings.eval().gpusPerTask())) {
+      if (ConsoleProgress.wanted()) {
+        evaluator.withConsoleProgress(out);
+      }
       String ui = evaluator.monitorUrl();
       out.println("Spark UI: " + (ui == null ? "disabled (spark.ui.enabled=false)" : ui));
       new GenerationLoop(settings, checked, evaluator, folder, out, search)

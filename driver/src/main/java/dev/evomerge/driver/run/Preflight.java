@@ -17,6 +17,7 @@ import dev.evomerge.worker.score.TaskData;
 import dev.evomerge.worker.score.TaskExample;
 import dev.evomerge.worker.score.TaskKind;
 import dev.evomerge.worker.score.TaskSpec;
+import dev.evomerge.worker.spark.ExecutorCacheSettings;
 import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -49,6 +50,12 @@ public final class Preflight {
       Configuration hadoopConf) {}
 
   public static CheckedRun check(RunSettings settings) {
+    try {
+      ExecutorCacheSettings.budgets(
+          settings.spark()); // executors would fail to start on a bad size
+    } catch (IllegalArgumentException e) {
+      throw new RunError(e.getMessage(), e);
+    }
     Map<String, String> hadoop = hadoopConf(settings.spark());
     Configuration conf = new Configuration();
     hadoop.forEach(conf::set);

@@ -6,6 +6,7 @@ import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.TaskRow;
 import dev.evomerge.worker.spark.EvaluateShardFunction;
+import java.io.PrintStream;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +29,9 @@ import org.apache.spark.util.LongAccumulator;
  * reduced per candidate.
  */
 public final class SparkGenerationEvaluator implements GenerationEvaluator, AutoCloseable {
+  /** The job group of every evaluation job (its description names the generation). */
+  static final String JOB_GROUP = "evomerge-generation";
+
   private final SparkSession spark;
   private final JavaSparkContext jsc;
   private final Broadcast<EvalSpec> spec;
@@ -36,6 +40,8 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
   private final ResourceProfile profile;
   private final LongAccumulator examplesScored;
   private final LongAccumulator tokensScored;
+  private final LongAccumulator materialised;
+  private ConsoleProgress progress;
 
   public SparkGenerationEvaluator(
       SparkSession spark, EvalSpec spec, List<TaskRow> rows, int shardCount) {
@@ -59,6 +65,7 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
     this.shardCount = shardCount;
     this.examplesScored = spark.sparkContext().longAccumulator("evomerge examples scored");
     this.tokensScored = spark.sparkContext().longAccumulator("evomerge tokens scored");
+    this.materialised = spark.sparkContext().longAccumulator("evomerge candidates materialised");
     this.spec = jsc.broadcast(spec);
     // rows were read and checked on the driver; spread round-robin so every shard holds a mix of
     // tasks and lengths, and kept in executor memory for every generation
@@ -68,12 +75,13 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
   @Override
   public Map<Long, CandidateResult> evaluate(String description, List<CandidateSpec> candidates) {
     SparkContext sc = spark.sparkContext();
-    sc.setJobGroup("evomerge-generation", description, false);
+    sc.setJobGroup(JOB_GROUP, description, false);
     Broadcast<CandidateSpec[]> broadcast = jsc.broadcast(candidates.toArray(new CandidateSpec[0]));
     try {
       JavaPairRDD<Long, CandidateResult> scored =
           shards.mapPartitionsToPair(
-              new EvaluateShardFunction(spec, broadcast, examplesScored, tokensScored));
+              new EvaluateShardFunction(
+                  spec, broadcast, examplesScored, tokensScored, materialised));
       if (profile != null) {
         scored.rdd().withResources(profile); // the evaluation stage asks for its GPUs
       }
@@ -85,9 +93,30 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
       }
       return reduced;
     } finally {
+      if (progress != null) {
+        progress.finish(); // the generation's summary line takes the bar's place
+      }
       broadcast.destroy();
       sc.clearJobGroup();
     }
+  }
+
+  /**
+   * Draws a progress bar of each generation's tasks on {@code out} (see {@link ConsoleProgress});
+   * removed when the evaluator closes.
+   */
+  public SparkGenerationEvaluator withConsoleProgress(PrintStream out) {
+    progress = new ConsoleProgress(out, JOB_GROUP);
+    spark.sparkContext().addSparkListener(progress);
+    return this;
+  }
+
+  /**
+   * Candidates materialised so far by this evaluator's tasks: one per candidate per task run (one
+   * task per dev shard, so {@code shards} per candidate, plus any task Spark re-ran).
+   */
+  public long materialisations() {
+    return materialised.value();
   }
 
   /** Tokens scored so far by this evaluator's jobs (for metrics and tests). */
@@ -103,6 +132,9 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
 
   @Override
   public void close() {
+    if (progress != null) {
+      spark.sparkContext().removeSparkListener(progress);
+    }
     shards.unpersist(false);
     spec.destroy();
   }

@@ -91,11 +91,13 @@ class SparkEvaluationTest {
       evaluator.evaluate("generation 0", candidates.subList(0, 1));
       long loads = ResidentSources.loadCount();
       long bytesRead = storageBytesRead();
+      long cacheRead = ResidentSources.cache().stats().storageBytesRead();
       scores = evaluator.evaluate("generation 1", candidates);
       // sources stay resident across generations and tasks: nothing is read again, not even a
       // header (the driver's version keys identify them)
       assertEquals(loads, ResidentSources.loadCount());
       assertEquals(0, storageBytesRead() - bytesRead, "bytes read from storage after generation 1");
+      assertEquals(cacheRead, ResidentSources.cache().stats().storageBytesRead());
     }
     double exact = scores.get(0L).tasks().get("dev").metric("mean_loglik");
     double near = scores.get(3L).tasks().get("dev").metric("mean_loglik");

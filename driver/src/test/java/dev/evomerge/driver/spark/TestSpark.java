@@ -24,6 +24,7 @@ public final class TestSpark {
               .config("spark.kryo.registrator", "dev.evomerge.worker.spark.EvomergeKryoRegistrator")
               .config("spark.kryo.registrationRequired", "true")
               .config("spark.sql.shuffle.partitions", "2")
+              .config("spark.plugins", "dev.evomerge.worker.spark.EvomergeSparkPlugin")
               .getOrCreate();
     }
     return session;

@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.evomerge.worker.io.CheckpointException;
 import dev.evomerge.worker.io.HfModelFolder;
+import dev.evomerge.worker.io.SafetensorsFile;
+import dev.evomerge.worker.io.TensorInfo;
 import dev.evomerge.worker.merge.MergeMethod;
 import dev.evomerge.worker.merge.MergeMethods;
 import dev.evomerge.worker.merge.PreparedTensor;
@@ -19,81 +21,163 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
- * Source models held in device memory for the life of the JVM, so every task of every generation on
- * this executor reuses them: each source crosses storage once per executor, not per task.
+ * Source models prepared for a merge method and held in host or device memory, so every task of
+ * every generation on this executor reuses them: each source crosses storage once per executor, not
+ * per task.
  *
- * <p>Keyed by the sources' identities (path, length, modification time), so a changed checkpoint is
- * read again. One entry is kept: a run works on one set of sources.
+ * <p>Held in a JVM-wide {@link ResidentCache} bounded in bytes ({@value #HOST_BYTES_KEY}, {@value
+ * #DEVICE_BYTES_KEY}), keyed by the device, whether task vectors are prepared, the tokenizer and
+ * the sources' identities (URI, length, modification time or etag, as the driver took them), so a
+ * changed checkpoint is read again and a warm executor reads nothing.
  */
-public final class ResidentSources implements AutoCloseable {
+public final class ResidentSources implements ResidentCache.Resident {
+  /** The Spark setting of the host-memory budget of the executor's cache. */
+  public static final String HOST_BYTES_KEY = "spark.evomerge.executor.cache.host-bytes";
+
+  /** The Spark setting of the device-memory budget of the executor's cache. */
+  public static final String DEVICE_BYTES_KEY = "spark.evomerge.executor.cache.device-bytes";
+
+  /** Default host budget: 16 GiB. */
+  public static final long DEFAULT_HOST_BYTES = 16L << 30;
+
+  /** Default device budget: 16 GiB. */
+  public static final long DEFAULT_DEVICE_BYTES = 16L << 30;
+
   private static final AtomicLong LOADS = new AtomicLong();
-  private static ResidentSources current;
+  private static final ResidentCache<ResidentSources> CACHE =
+      new ResidentCache<>(
+          DEFAULT_HOST_BYTES, DEFAULT_DEVICE_BYTES, HOST_BYTES_KEY, DEVICE_BYTES_KEY);
 
   private final String key;
+  private final Device device;
   private final LlamaConfig config;
   private final NDManager manager;
   private final Map<String, PreparedTensor> tensors;
   private final TextTokenizer tokenizer;
+  private final long bytes;
+  private final long bytesRead;
 
   private ResidentSources(
       String key,
+      Device device,
       LlamaConfig config,
       NDManager manager,
       Map<String, PreparedTensor> tensors,
-      TextTokenizer tokenizer) {
+      TextTokenizer tokenizer,
+      long bytesRead) {
     this.key = key;
+    this.bytesRead = bytesRead;
+    this.device = device;
     this.config = config;
     this.manager = manager;
     this.tensors = tensors;
     this.tokenizer = tokenizer;
+    long sum = 0;
+    for (PreparedTensor t : tensors.values()) {
+      sum += t.residentBytes();
+    }
+    this.bytes = sum;
   }
 
-  /** The resident sources for {@code spec} on the CPU. */
-  public static ResidentSources get(EvalSpec spec) {
-    return get(spec, Device.cpu());
+  /** The executor JVM's cache of resident sources. */
+  public static ResidentCache<ResidentSources> cache() {
+    return CACHE;
   }
 
-  /** The resident sources for {@code spec} on {@code device}, loaded on first use in this JVM. */
-  public static synchronized ResidentSources get(EvalSpec spec, Device device) {
+  /** The resident sources for {@code spec} on the CPU, loaded on first use in this JVM. */
+  public static ResidentCache<ResidentSources>.Lease acquire(EvalSpec spec) {
+    return acquire(spec, Device.cpu());
+  }
+
+  /**
+   * The resident sources for {@code spec} on {@code device}, from the JVM's cache or loaded (and
+   * checked against the driver's identities) on a miss. Close the lease when done.
+   */
+  public static ResidentCache<ResidentSources>.Lease acquire(EvalSpec spec, Device device) {
+    boolean deltas = MergeMethods.get(spec.method()).baseUse() != MergeMethod.BaseUse.NONE;
     // the driver's identities of the sources: a warm executor compares them and reads nothing
     String key =
-        String.join("|", device.toString(), spec.method(), spec.tokenizerUri())
+        String.join(
+                "|",
+                device.toString(),
+                deltas ? "inputs+task-vectors" : "inputs",
+                spec.tokenizerUri(),
+                String.valueOf(spec.baseUri()))
+            + "|"
+            + String.join("|", spec.sourceUris())
             + "|"
             + String.join("|", spec.versions());
-    if (current != null && current.key.equals(key)) {
-      return current;
+    boolean onDevice = !Device.Type.CPU.equals(device.getDeviceType());
+    return CACHE.acquire(key, onDevice, new SourceLoader(key, spec, device, deltas));
+  }
+
+  /** Opens the folders (headers only) for the estimate, then reads and prepares every tensor. */
+  private static final class SourceLoader implements ResidentCache.Loader<ResidentSources> {
+    private final String key;
+    private final EvalSpec spec;
+    private final Device device;
+    private final boolean deltas;
+    private final Configuration conf;
+    private final List<HfModelFolder> folders = new ArrayList<>();
+    private HfModelFolder base;
+
+    SourceLoader(String key, EvalSpec spec, Device device, boolean deltas) {
+      this.key = key;
+      this.spec = spec;
+      this.device = device;
+      this.deltas = deltas;
+      this.conf = hadoopConf(spec);
     }
-    if (current != null) {
-      current.close();
-      current = null;
-    }
-    Configuration conf = hadoopConf(spec);
-    List<HfModelFolder> folders = new ArrayList<>();
-    List<String> uris = new ArrayList<>(spec.sourceUris());
-    if (spec.baseUri() != null) {
-      uris.add(spec.baseUri());
-    }
-    for (int i = 0; i < uris.size(); i++) {
-      HfModelFolder folder = HfModelFolder.open(uris.get(i), conf);
-      if (i < spec.versions().size() && !folder.versionKey().equals(spec.versions().get(i))) {
-        throw new CheckpointException(
-            String.format(
-                "Model %s changed since the run started (was %s, now %s)",
-                uris.get(i), spec.versions().get(i), folder.versionKey()));
+
+    @Override
+    public long estimateBytes() {
+      List<String> uris = new ArrayList<>(spec.sourceUris());
+      if (spec.baseUri() != null) {
+        uris.add(spec.baseUri());
       }
-      folders.add(folder);
+      for (int i = 0; i < uris.size(); i++) {
+        HfModelFolder folder = HfModelFolder.open(uris.get(i), conf);
+        if (i < spec.versions().size() && !folder.versionKey().equals(spec.versions().get(i))) {
+          throw new CheckpointException(
+              String.format(
+                  "Model %s changed since the run started (was %s, now %s)",
+                  uris.get(i), spec.versions().get(i), folder.versionKey()));
+        }
+        folders.add(folder);
+      }
+      base = spec.baseUri() == null ? null : folders.remove(folders.size() - 1);
+      // float32 [n, numel] inputs, plus the base and n task vectors when the method uses them
+      long perElement = folders.size() + (base == null ? 0 : 1 + (deltas ? folders.size() : 0));
+      long numel = 0;
+      for (TensorInfo t : folders.get(0).tensors().values()) {
+        numel += t.numel();
+      }
+      return 4 * numel * perElement;
     }
-    HfModelFolder base = spec.baseUri() == null ? null : folders.remove(folders.size() - 1);
-    current = load(key, folders, base, spec, conf, device);
-    return current;
+
+    @Override
+    public ResidentSources load() {
+      return ResidentSources.load(key, folders, base, spec, conf, device);
+    }
   }
 
   /** How many times this JVM loaded sources from storage (for tests and metrics). */
   public static long loadCount() {
     return LOADS.get();
+  }
+
+  /** Bytes this JVM read through Hadoop filesystems (every scheme), as their statistics count. */
+  @SuppressWarnings("deprecation")
+  public static long storageBytesRead() {
+    long sum = 0;
+    for (FileSystem.Statistics st : FileSystem.getAllStatistics()) {
+      sum += st.getBytesRead();
+    }
+    return sum;
   }
 
   private static ResidentSources load(
@@ -126,8 +210,19 @@ public final class ResidentSources implements AutoCloseable {
       // BOS/EOS and add_bos_token from tokenizer_config.json next to tokenizer.json
       TextTokenizer tokenizer =
           TextTokenizer.load(new Path(spec.tokenizerUri()).getParent(), conf, config);
+      // every shard of every source (and of the base) is read whole: headers and tensor data
+      long read = 0;
+      List<HfModelFolder> all = new ArrayList<>(folders);
+      if (base != null) {
+        all.add(base);
+      }
+      for (HfModelFolder folder : all) {
+        for (SafetensorsFile shard : folder.shards()) {
+          read += shard.length();
+        }
+      }
       return new ResidentSources(
-          key, config, manager, Collections.unmodifiableMap(prepared), tokenizer);
+          key, device, config, manager, Collections.unmodifiableMap(prepared), tokenizer, read);
     } catch (IOException e) {
       manager.close();
       throw new UncheckedIOException("Cannot read tokenizer " + spec.tokenizerUri(), e);
@@ -158,6 +253,26 @@ public final class ResidentSources implements AutoCloseable {
 
   public TextTokenizer tokenizer() {
     return tokenizer;
+  }
+
+  @Override
+  public long residentBytes() {
+    return bytes;
+  }
+
+  @Override
+  public long bytesRead() {
+    return bytesRead;
+  }
+
+  @Override
+  public boolean onDevice() {
+    return !Device.Type.CPU.equals(device.getDeviceType());
+  }
+
+  @Override
+  public String toString() {
+    return key;
   }
 
   @Override

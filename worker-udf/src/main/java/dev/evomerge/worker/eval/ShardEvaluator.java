@@ -35,7 +35,18 @@ public final class ShardEvaluator {
   /** As {@link #evaluate(EvalSpec, List, List)}, on {@code device}. */
   public static Map<Long, CandidateResult> evaluate(
       EvalSpec spec, List<CandidateSpec> candidates, List<TaskRow> shard, TaskDevice device) {
-    ResidentSources sources = ResidentSources.get(spec, device.device());
+    try (ResidentCache<ResidentSources>.Lease lease =
+        ResidentSources.acquire(spec, device.device())) {
+      return evaluate(spec, candidates, shard, device, lease.value());
+    }
+  }
+
+  private static Map<Long, CandidateResult> evaluate(
+      EvalSpec spec,
+      List<CandidateSpec> candidates,
+      List<TaskRow> shard,
+      TaskDevice device,
+      ResidentSources sources) {
     Map<String, List<TaskExample>> rows = new LinkedHashMap<>();
     for (TaskSpec task : spec.tasks()) {
       rows.put(task.name(), new ArrayList<>());

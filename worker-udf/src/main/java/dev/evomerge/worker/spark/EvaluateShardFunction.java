@@ -24,6 +24,7 @@ public final class EvaluateShardFunction
   private final Broadcast<CandidateSpec[]> candidates;
   private final LongAccumulator examples;
   private final LongAccumulator tokens;
+  private final LongAccumulator materialised;
 
   /**
    * @param examples named accumulator counting (candidate, row) pairs scored, shown in the UI
@@ -34,10 +35,24 @@ public final class EvaluateShardFunction
       Broadcast<CandidateSpec[]> candidates,
       LongAccumulator examples,
       LongAccumulator tokens) {
+    this(spec, candidates, examples, tokens, null);
+  }
+
+  /**
+   * @param materialised named accumulator counting candidates materialised (one per candidate per
+   *     task run, retries included), or null
+   */
+  public EvaluateShardFunction(
+      Broadcast<EvalSpec> spec,
+      Broadcast<CandidateSpec[]> candidates,
+      LongAccumulator examples,
+      LongAccumulator tokens,
+      LongAccumulator materialised) {
     this.spec = spec;
     this.candidates = candidates;
     this.examples = examples;
     this.tokens = tokens;
+    this.materialised = materialised;
   }
 
   @Override
@@ -47,6 +62,7 @@ public final class EvaluateShardFunction
     if (shard.isEmpty()) {
       return List.<Tuple2<Long, CandidateResult>>of().iterator();
     }
+    ExecutorCacheSettings.apply();
     Map<Long, CandidateResult> results =
         ShardEvaluator.evaluate(
             spec.value(), Arrays.asList(candidates.value()), shard, TaskDevices.current());
@@ -57,6 +73,9 @@ public final class EvaluateShardFunction
         examples.add(e.getValue().examples());
         tokens.add(e.getValue().tokens());
       }
+    }
+    if (materialised != null) {
+      materialised.add(results.size());
     }
     return out.iterator();
   }

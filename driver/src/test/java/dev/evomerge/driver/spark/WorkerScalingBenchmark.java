@@ -1,0 +1,180 @@
+package dev.evomerge.driver.spark;
+
+import dev.evomerge.driver.bench.GenerationBenchmark;
+import dev.evomerge.driver.config.RunSettings;
+import dev.evomerge.driver.run.GenerationLoop;
+import dev.evomerge.driver.run.Preflight;
+import dev.evomerge.driver.search.Genome;
+import dev.evomerge.driver.search.SearchRun;
+import dev.evomerge.worker.eval.CandidateResult;
+import dev.evomerge.worker.eval.CandidateSpec;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Speed-up of more workers on the loopback standalone cluster: the bench search ({@link
+ * GenerationBenchmark#settings}) on a cluster of 1, then of 2 workers (1 core each, one PyTorch
+ * thread per executor), in one run. Per worker count: the median generation wall time after
+ * generation 1 (which loads the sources) and the materialisations per candidate; then the ratio of
+ * each median to the first. Prints a table; asserts nothing.
+ */
+final class WorkerScalingBenchmark {
+  private WorkerScalingBenchmark() {}
+
+  record Measurement(int workers, double medianMs, double materialisationsPerCandidate) {}
+
+  static List<Measurement> run(
+      Path dir,
+      List<Integer> workerCounts,
+      int generations,
+      int population,
+      int shards,
+      String sparkJar,
+      PrintStream out)
+      throws Exception {
+    out.printf(
+        Locale.ROOT,
+        "evomerge cluster bench: workers %s (1 core each), %d generations x %d candidates,"
+            + " %d dev shards%n",
+        workerCounts,
+        generations,
+        population,
+        shards);
+    List<Measurement> results = new ArrayList<>();
+    for (int workers : workerCounts) {
+      results.add(measure(dir, workers, generations, population, shards, sparkJar, out));
+    }
+    out.println("workers  median generation ms  materialisations/candidate  speed-up");
+    for (Measurement m : results) {
+      out.printf(
+          Locale.ROOT,
+          "%7d  %20.0f  %26.2f  %7.2fx%n",
+          m.workers(),
+          m.medianMs(),
+          m.materialisationsPerCandidate(),
+          results.get(0).medianMs() / m.medianMs());
+    }
+    return results;
+  }
+
+  private static Measurement measure(
+      Path dir,
+      int workers,
+      int generations,
+      int population,
+      int shards,
+      String sparkJar,
+      PrintStream out)
+      throws Exception {
+    try (StandaloneCluster cluster =
+        StandaloneCluster.start(dir.resolve("cluster-" + workers), workers)) {
+      RunSettings settings =
+          GenerationBenchmark.settings(dir, generations, population, shards, cluster.masterUrl());
+      Preflight.CheckedRun checked = Preflight.check(settings);
+      Map<String, String> conf = new HashMap<>(settings.spark());
+      conf.putAll(cluster.driverSettings(sparkJar));
+      // one core per worker means one compute thread per executor
+      conf.put(
+          "spark.executor.extraJavaOptions",
+          conf.get("spark.executor.extraJavaOptions")
+              + " -Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=1");
+      conf.put("spark.executorEnv.OMP_NUM_THREADS", "1");
+      SparkSession spark = SparkSessions.getOrCreate(conf);
+      try {
+        awaitExecutors(spark, workers, Duration.ofSeconds(90));
+        List<String> taskNotes = java.util.Collections.synchronizedList(new ArrayList<>());
+        spark
+            .sparkContext()
+            .addSparkListener(
+                new org.apache.spark.scheduler.SparkListener() {
+                  @Override
+                  public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd end) {
+                    long run = end.taskMetrics() == null ? -1 : end.taskMetrics().executorRunTime();
+                    taskNotes.add(
+                        "executor "
+                            + end.taskInfo().executorId()
+                            + " "
+                            + end.taskInfo().taskLocality()
+                            + " "
+                            + run
+                            + " ms");
+                  }
+                });
+        SearchRun search = GenerationLoop.newSearch(settings);
+        List<Double> wall = new ArrayList<>();
+        long materialised = 0;
+        long candidatesAfterFirst = 0;
+        try (SparkGenerationEvaluator evaluator =
+            new SparkGenerationEvaluator(spark, checked.spec(), checked.rows(), shards)) {
+          for (int g = 0; g < generations; g++) {
+            List<Genome> genomes = search.ask();
+            List<CandidateSpec> candidates = new ArrayList<>();
+            for (int i = 0; i < genomes.size(); i++) {
+              candidates.add(new CandidateSpec((long) g * 1000 + i, genomes.get(i).genes()));
+            }
+            long before = evaluator.materialisations();
+            long start = System.nanoTime();
+            Map<Long, CandidateResult> results =
+                evaluator.evaluate("cluster bench generation " + (g + 1), candidates);
+            double ms = (System.nanoTime() - start) / 1e6;
+            spark.sparkContext().listenerBus().waitUntilEmpty();
+            double[] fitness = new double[genomes.size()];
+            for (int i = 0; i < genomes.size(); i++) {
+              CandidateResult r = results.get(candidates.get(i).id());
+              fitness[i] =
+                  r.isFailed() ? Double.NEGATIVE_INFINITY : checked.fitness().fitness(r.tasks());
+            }
+            search.tell(genomes, fitness);
+            out.printf(
+                Locale.ROOT,
+                "  %d worker(s), generation %d: %.0f ms; tasks %s%n",
+                workers,
+                g + 1,
+                ms,
+                taskNotes);
+            taskNotes.clear();
+            if (g > 0) {
+              wall.add(ms);
+              materialised += evaluator.materialisations() - before;
+              candidatesAfterFirst += candidates.size();
+            }
+          }
+        }
+        double[] sorted = wall.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double median =
+            sorted.length % 2 == 1
+                ? sorted[sorted.length / 2]
+                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+        return new Measurement(workers, median, (double) materialised / candidatesAfterFirst);
+      } finally {
+        spark.stop();
+      }
+    }
+  }
+
+  private static void awaitExecutors(SparkSession spark, int count, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      // the driver is listed too
+      if (spark.sparkContext().statusTracker().getExecutorInfos().length >= count + 1) {
+        return;
+      }
+      Thread.sleep(200);
+    }
+    throw new IllegalStateException(count + " executors did not register in " + timeout);
+  }
+
+  /** {@code 1,2} to a list. */
+  static List<Integer> parseCounts(String spec) {
+    return Arrays.stream(spec.split(",")).map(String::trim).map(Integer::parseInt).toList();
+  }
+}
