@@ -11,12 +11,13 @@ import java.util.Set;
  * The fields of a Llama-family {@code config.json} (Llama, Mistral, Qwen2) that change the math.
  *
  * <p>Fields this runtime does not implement (other RoPE scalings, MLP biases, other activations,
- * active sliding windows, partial rotary) are refused rather than silently approximated.
+ * Qwen2's per-layer sliding windows, partial rotary) are refused rather than silently approximated.
  *
  * @param ropeScaling null when RoPE is unscaled
  * @param qkvBias q/k/v projections have biases (Qwen2; Llama with {@code attention_bias})
  * @param outputBias the attention output projection has a bias (Llama with {@code attention_bias})
- * @param slidingWindow Mistral's attention window, 0 for none; sequences longer than it are refused
+ * @param slidingWindow Mistral's attention window (a query sees itself and the {@code slidingWindow
+ *     - 1} tokens before it), 0 for none
  */
 public record LlamaConfig(
     String architecture,

@@ -132,13 +132,6 @@ public final class LlamaModel {
       throw new IllegalArgumentException(
           String.format("KV cache holds %d rows, input has %d", cache.batch, b));
     }
-    if (config.slidingWindow() > 0 && past + t > config.slidingWindow()) {
-      throw new ModelConfigException(
-          String.format(
-              "Sequence of %d tokens exceeds sliding_window %d (windowed attention is not"
-                  + " implemented)",
-              past + t, config.slidingWindow()));
-    }
     if (mask == null) {
       mask = new float[b][t];
       for (float[] row : mask) {
@@ -165,7 +158,7 @@ public final class LlamaModel {
     }
     int keys = past + t;
     NDArray[] rope = ropeTables(m, positions);
-    NDArray additive = additiveMask(m, keyMask, b, t, past, keys);
+    NDArray additive = additiveMask(m, keyMask, b, t, past, keys, config.slidingWindow());
 
     NDArray x = w("model.embed_tokens.weight").get(inputIds.toType(DataType.INT64, false));
     for (int i = 0; i < config.numLayers(); i++) {
@@ -317,12 +310,13 @@ public final class LlamaModel {
   }
 
   /**
-   * Additive attention mask: causal over cache index (query t sits at index past+t) plus padding
-   * keys. {@code [T, S]} without padding, else {@code [B, 1, 1, T, S]}, to broadcast against the
-   * grouped scores {@code [B, kvHeads, groups, T, S]}.
+   * Additive attention mask: causal over cache index (query t sits at index past+t), plus padding
+   * keys, plus (with a sliding window W &gt; 0, as HF's Mistral) keys W or more indices back, so a
+   * query sees itself and the W-1 keys before it. {@code [T, S]} without padding, else {@code [B,
+   * 1, 1, T, S]}, to broadcast against the grouped scores {@code [B, kvHeads, groups, T, S]}.
    */
-  private static NDArray additiveMask(
-      NDManager m, float[][] keyMask, int b, int t, int past, int keys) {
+  static NDArray additiveMask(
+      NDManager m, float[][] keyMask, int b, int t, int past, int keys, int window) {
     boolean padded = false;
     for (float[] row : keyMask) {
       for (int j = 0; j < keys; j++) {
@@ -335,7 +329,8 @@ public final class LlamaModel {
       for (int i = 0; i < t; i++) {
         int base = (r * t + i) * keys;
         for (int j = 0; j < keys; j++) {
-          if (j > past + i || (padded && keyMask[r][j] <= 0)) {
+          int query = past + i;
+          if (j > query || (window > 0 && j <= query - window) || (padded && keyMask[r][j] <= 0)) {
             mask[base + j] = MASKED;
           }
         }

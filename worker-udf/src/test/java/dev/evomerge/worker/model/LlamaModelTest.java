@@ -223,12 +223,31 @@ class LlamaModelTest {
   }
 
   @Test
-  void slidingWindowShorterThanTheSequenceIsRefusedNotIgnored() {
-    LlamaConfig c = config(2).withArchitecture("MistralForCausalLM", false, 4);
-    ModelConfigException e =
-        assertThrows(
-            ModelConfigException.class,
-            () -> logProbs(model(c, random(c, 5)), new long[][] {{1, 2, 3, 4, 5}}));
-    assertTrue(e.getMessage().contains("sliding_window 4"), e.getMessage());
+  void slidingWindowLimitsHowFarBackEachLayerLooks() {
+    // window 3, 2 layers: position t sees tokens t-2..t in layer 1, so t-4..t through both
+    LlamaConfig c = config(2).withArchitecture("MistralForCausalLM", false, 3);
+    Map<String, float[]> weights = random(c, 5);
+    long[][] a = {{1, 5, 9, 3, 7, 4, 11, 6}};
+    long[][] b = {{1, 17, 9, 3, 7, 4, 11, 6}}; // token 1 changed
+    float[] windowA = logProbs(model(c, weights), a);
+    float[] windowB = logProbs(model(c, weights), b);
+    LlamaConfig full = c.withArchitecture("MistralForCausalLM", false, 0);
+    float[] fullA = logProbs(model(full, weights), a);
+    float[] fullB = logProbs(model(full, weights), b);
+    int v = c.vocabSize();
+    for (int t = 1; t < 8; t++) {
+      double windowDiff = 0;
+      double fullDiff = 0;
+      for (int j = 0; j < v; j++) {
+        windowDiff = Math.max(windowDiff, Math.abs(windowA[t * v + j] - windowB[t * v + j]));
+        fullDiff = Math.max(fullDiff, Math.abs(fullA[t * v + j] - fullB[t * v + j]));
+      }
+      assertTrue(fullDiff > 1e-3, "without a window, token 1 reaches position " + t);
+      if (t <= 5) {
+        assertTrue(windowDiff > 1e-3, "token 1 is within two windows of position " + t);
+      } else {
+        assertEquals(0, windowDiff, 1e-6, "token 1 is out of reach of position " + t);
+      }
+    }
   }
 }
