@@ -17,8 +17,8 @@ import java.util.TreeSet;
  * @param nanos time spent materialising and scoring, summed over shards
  * @param error null when every shard succeeded, else what went wrong (for the run's history)
  * @param devices the devices the shards ran on ({@link TaskDevice#note()}), distinct, sorted
- * @param exampleScores per task name, each row's results over the shards that succeeded (empty unless
- *     {@link EvalSpec#recordExamples()})
+ * @param exampleScores per task name, each row's results over the shards that succeeded (empty
+ *     unless {@link EvalSpec#recordExamples()})
  * @param batchSizes the rows per forward pass the shards used, distinct, sorted, joined by {@code
  *     "; "} ({@code ""} when unknown)
  */

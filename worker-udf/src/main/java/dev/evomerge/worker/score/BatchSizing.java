@@ -53,13 +53,18 @@ public final class BatchSizing {
    * memory, at most {@link #MAX_AUTOMATIC} rows.
    */
   public static int automatic(LlamaConfig c, int seqLen, Device device) {
-    if (device.isGpu()) {
-      long free = freeDeviceBytes(device);
-      if (free > 0) {
-        return batchSize(c, seqLen, free, DEVICE_FRACTION, MAX_AUTOMATIC);
-      }
-    }
-    return batchSize(c, seqLen, freeHostBytes(), HOST_FRACTION, MAX_AUTOMATIC);
+    return automatic(c, seqLen, device.isGpu() ? freeDeviceBytes(device) : -1, freeHostBytes());
+  }
+
+  /**
+   * The rule of {@link #automatic(LlamaConfig, int, Device)} on given numbers.
+   *
+   * @param freeDevice free bytes of the GPU the batch runs on, or -1 on the CPU (or when unknown)
+   */
+  static int automatic(LlamaConfig c, int seqLen, long freeDevice, long freeHost) {
+    return freeDevice > 0
+        ? batchSize(c, seqLen, freeDevice, DEVICE_FRACTION, MAX_AUTOMATIC)
+        : batchSize(c, seqLen, freeHost, HOST_FRACTION, MAX_AUTOMATIC);
   }
 
   /** Free physical memory of this machine (the JVM's max heap where the OS does not say). */

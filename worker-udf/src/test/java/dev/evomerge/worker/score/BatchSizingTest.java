@@ -24,4 +24,16 @@ class BatchSizingTest {
     assertEquals(64, BatchSizing.batchSize(LLAMA_7B_LIKE, 16, 1L << 40, 0.25, 64));
     assertTrue(BatchSizing.automatic(LLAMA_7B_LIKE, 512) >= 1);
   }
+
+  @Test
+  void automaticSizeTakesHalfTheGpusFreeMemoryOrAQuarterOfTheHosts() {
+    long perRow = BatchSizing.bytesPerRow(LLAMA_7B_LIKE, 512);
+    // a GPU with 40 rows' worth free: half of it; the host's memory does not matter
+    assertEquals(20, BatchSizing.automatic(LLAMA_7B_LIKE, 512, 40 * perRow, 1L << 50));
+    // on the CPU (or a GPU whose free memory is unknown): a quarter of the host's free memory
+    assertEquals(10, BatchSizing.automatic(LLAMA_7B_LIKE, 512, -1, 40 * perRow));
+    // never more than MAX_AUTOMATIC, never fewer than 1
+    assertEquals(BatchSizing.MAX_AUTOMATIC, BatchSizing.automatic(LLAMA_7B_LIKE, 16, 1L << 50, 0));
+    assertEquals(1, BatchSizing.automatic(LLAMA_7B_LIKE, 4096, -1, 1L << 20));
+  }
 }
