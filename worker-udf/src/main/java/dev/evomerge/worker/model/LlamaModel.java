@@ -76,6 +76,21 @@ public final class LlamaModel {
     return logits(inputIds).logSoftmax(-1);
   }
 
+  /**
+   * As {@link #logProbs(NDArray)} for positions {@code from..T-1} only, {@code [B, T-from, V]}: the
+   * LM head and log-softmax, which dominate small models with large vocabularies, skip the
+   * positions whose predictions are not scored (a multiple-choice context).
+   */
+  public NDArray logProbs(NDArray inputIds, int from) {
+    long t = inputIds.getShape().get(1);
+    if (from < 0 || from >= t) {
+      throw new IllegalArgumentException(
+          String.format("Invalid first position %d for %d positions", from, t));
+    }
+    NDArray h = hidden(inputIds, null, null);
+    return lmHead(from == 0 ? h : h.get(":, " + from + ":, :")).logSoftmax(-1);
+  }
+
   /** As {@link #logProbs(NDArray)}, with an attention mask {@code [B, T]} (1 real, 0 padding). */
   public NDArray logProbs(NDArray inputIds, NDArray attentionMask) {
     return logits(inputIds, attentionMask).logSoftmax(-1);

@@ -100,6 +100,29 @@ class LlamaModelTest {
   }
 
   @Test
+  void logProbsFromAPositionAreTheTailOfTheFullOnes() {
+    LlamaConfig c = config(2);
+    LlamaModel m = model(c, random(c, 4));
+    long[][] rows = {{1, 5, 9, 3, 7, 4, 0, 2}, {1, 12, 6, 3, 19, 4, 8, 8}};
+    long[] ids = new long[16];
+    System.arraycopy(rows[0], 0, ids, 0, 8);
+    System.arraycopy(rows[1], 0, ids, 8, 8);
+    float[] full = logProbs(m, rows);
+    int t = 8;
+    int from = 5;
+    float[] tail = m.logProbs(manager.create(ids, new Shape(2, t)), from).toFloatArray();
+    int v = c.vocabSize();
+    assertEquals(2 * (t - from) * v, tail.length);
+    for (int r = 0; r < 2; r++) {
+      for (int i = 0; i < (t - from) * v; i++) {
+        assertEquals(full[(r * t + from) * v + i], tail[(r * (t - from)) * v + i], 1e-6f);
+      }
+    }
+    assertThrows(
+        IllegalArgumentException.class, () -> m.logProbs(manager.create(ids, new Shape(2, t)), t));
+  }
+
+  @Test
   void rowsOfABatchAreIndependent() {
     LlamaConfig c = config(2);
     LlamaModel m = model(c, random(c, 3));

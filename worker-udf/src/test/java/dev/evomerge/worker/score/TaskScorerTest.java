@@ -266,6 +266,41 @@ class TaskScorerTest {
     }
   }
 
+  @Test
+  void continuationsScoredOnlyWhereScoredEqualTheFullLmHead() {
+    TaskSpec mc = TaskSpec.fromMap(Map.of("name", "mc", "kind", "multiple_choice"), "t");
+    List<TaskExample> rows =
+        List.of(
+            TaskExample.choice(0, "1+1=", List.of("3", "7"), 0),
+            TaskExample.choice(1, "2", List.of("3a", "3456789a"), 1),
+            TaskExample.choice(2, "12345678 ", List.of("b", "a 9"), 1));
+    List<ContinuationScorer.Request> requests =
+        TaskScorer.prepare(tokenizer, mc, rows, 64).requests;
+    double[] expected = new double[requests.size()];
+    try (NDScope scope = new NDScope()) {
+      scope.suppressNotUsedWarning();
+      for (int i = 0; i < requests.size(); i++) {
+        long[] s = requests.get(i).tokens();
+        long[] in = java.util.Arrays.copyOf(s, s.length - 1);
+        float[] lp =
+            model
+                .logProbs(manager.create(in, new ai.djl.ndarray.types.Shape(1, in.length)))
+                .toFloatArray();
+        int v = (int) (lp.length / in.length);
+        for (int t = in.length - requests.get(i).scored(); t < in.length; t++) {
+          expected[i] += lp[t * v + (int) s[t + 1]];
+        }
+      }
+      for (int batch : new int[] {1, 3, 6}) {
+        assertArrayEquals(
+            expected,
+            ContinuationScorer.score(model, manager, requests, batch),
+            1e-5,
+            "batch " + batch);
+      }
+    }
+  }
+
   /** The partial sums a reader of examples.jsonl would compute from the per-row columns. */
   static TaskPartial fromColumns(ExampleScores e, int labels) {
     double sum = 0;
