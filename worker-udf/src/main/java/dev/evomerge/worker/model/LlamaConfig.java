@@ -196,6 +196,22 @@ public record LlamaConfig(
               "Unsupported partial_rotary_factor %s in %s",
               json.get("partial_rotary_factor"), where));
     }
+    // transformers 5 lists each layer's attention; windowed layers are Mistral's (all of them)
+    JsonNode layerTypes = json.get("layer_types");
+    if (layerTypes != null && layerTypes.isArray()) {
+      String expected = "full_attention";
+      if (arch.equals("MistralForCausalLM") && json.hasNonNull("sliding_window")) {
+        expected = "sliding_attention";
+      }
+      for (JsonNode type : layerTypes) {
+        if (!type.asText().equals(expected)) {
+          throw new ModelConfigException(
+              String.format(
+                  "Unsupported layer_types %s in %s (every layer must be %s)",
+                  layerTypes, where, expected));
+        }
+      }
+    }
     boolean qkvBias;
     boolean outputBias;
     int window = 0;

@@ -11,7 +11,8 @@ import java.util.Map;
 /**
  * A Llama-family decoder (Llama, Mistral, Qwen2) evaluated with DJL NDArrays, numerically as in the
  * Hugging Face definitions: RMSNorm and softmax in F32, rotate-half RoPE (optionally scaled),
- * grouped-query attention, optional q/k/v and output biases, SwiGLU, tied or separate LM head.
+ * grouped-query attention, Mistral's sliding window, optional q/k/v and output biases, SwiGLU, tied
+ * or separate LM head.
  *
  * <p>The model does not own its weights: the caller keeps them alive (for example inside an {@code
  * NDScope} for one merged candidate), so a new candidate swaps weights without rebuilding anything.

@@ -141,8 +141,8 @@ public final class ScoringBenchmark {
       double sliced = (System.nanoTime() - start) / 1e9;
       System.out.printf(
           Locale.ROOT,
-          "continuations (last %d of %d tokens scored), batch %d: %.0f rows/s with the LM head on"
-              + " scored positions only vs %.0f rows/s through the full head: %.2fx%n",
+          "continuations (last %d of %d tokens scored), batch %d: %.2f rows/s with the LM head on"
+              + " scored positions only vs %.2f rows/s through the full head: %.2fx%n",
           scored,
           seq,
           bestBatch,

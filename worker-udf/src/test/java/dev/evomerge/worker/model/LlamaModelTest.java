@@ -204,6 +204,14 @@ class LlamaModelTest {
           assertThrows(ModelConfigException.class, () -> LlamaConfig.parse(bad, "config.json"));
       assertTrue(refused.getMessage().contains(field[0]), refused.getMessage());
     }
+    ObjectNode mixedLayers = ok.deepCopy();
+    mixedLayers.putArray("layer_types").add("full_attention").add("sliding_attention");
+    ModelConfigException mixed =
+        assertThrows(ModelConfigException.class, () -> LlamaConfig.parse(mixedLayers, "c.json"));
+    assertTrue(mixed.getMessage().contains("layer_types"), mixed.getMessage());
+    ObjectNode fullLayers = ok.deepCopy();
+    fullLayers.putArray("layer_types").add("full_attention").add("full_attention");
+    assertEquals(LlamaConfig.parse(ok, "c.json"), LlamaConfig.parse(fullLayers, "c.json"));
     ObjectNode qwenWindow = ok.deepCopy();
     qwenWindow.putArray("architectures").add("Qwen2ForCausalLM");
     qwenWindow.put("use_sliding_window", true);
