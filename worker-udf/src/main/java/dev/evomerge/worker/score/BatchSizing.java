@@ -50,21 +50,37 @@ public final class BatchSizing {
   /**
    * The automatic batch size for sequences of up to {@code seqLen} tokens on {@code device}: half
    * the GPU's free memory (as CUDA reports it) on a GPU, else a quarter of the host's free physical
-   * memory, at most {@link #MAX_AUTOMATIC} rows.
+   * memory, less one candidate's weights, at most {@link #MAX_AUTOMATIC} rows.
    */
   public static int automatic(LlamaConfig c, int seqLen, Device device) {
     return automatic(c, seqLen, device.isGpu() ? freeDeviceBytes(device) : -1, freeHostBytes());
   }
 
   /**
-   * The rule of {@link #automatic(LlamaConfig, int, Device)} on given numbers.
+   * The rule of {@link #automatic(LlamaConfig, int, Device)} on given numbers. Free memory is taken
+   * before a candidate's merged weights exist, so their F32 bytes ({@link #weightBytes}) are taken
+   * off first.
    *
    * @param freeDevice free bytes of the GPU the batch runs on, or -1 on the CPU (or when unknown)
    */
   static int automatic(LlamaConfig c, int seqLen, long freeDevice, long freeHost) {
+    long weights = weightBytes(c);
     return freeDevice > 0
-        ? batchSize(c, seqLen, freeDevice, DEVICE_FRACTION, MAX_AUTOMATIC)
-        : batchSize(c, seqLen, freeHost, HOST_FRACTION, MAX_AUTOMATIC);
+        ? batchSize(c, seqLen, Math.max(0, freeDevice - weights), DEVICE_FRACTION, MAX_AUTOMATIC)
+        : batchSize(c, seqLen, Math.max(0, freeHost - weights), HOST_FRACTION, MAX_AUTOMATIC);
+  }
+
+  /** F32 bytes of one set of the model's weights. */
+  static long weightBytes(LlamaConfig c) {
+    long n = 0;
+    for (LlamaConfig.TensorShape t : c.expectedTensors()) {
+      long size = 1;
+      for (long d : t.shape()) {
+        size *= d;
+      }
+      n += size;
+    }
+    return 4 * n;
   }
 
   /** Free physical memory of this machine (the JVM's max heap where the OS does not say). */
