@@ -228,8 +228,7 @@ public final class ConfigLoader {
     check(c, maxLength >= 2, "evomerge.eval.max-length", "must be at least 2");
     double gpusPerTask = c.getDouble("evomerge.eval.gpus-per-task");
     check(c, gpusPerTask >= 0, "evomerge.eval.gpus-per-task", "must not be negative");
-    int batchSize = c.getInt("evomerge.eval.batch-size");
-    check(c, batchSize > 0, "evomerge.eval.batch-size", "must be positive");
+    int batchSize = batchSize(c, "evomerge.eval.batch-size");
 
     Map<String, String> spark = new TreeMap<>();
     for (Map.Entry<String, ConfigValue> e : c.entrySet()) {
@@ -271,7 +270,27 @@ public final class ConfigLoader {
             batchSize,
             gpusPerTask),
         spark,
-        render(c));
+        render(c),
+        c.getBoolean("evomerge.run.record-examples"));
+  }
+
+  /**
+   * Rows per forward pass: a positive number, or {@code auto} (or 0) for 0, chosen on executors.
+   */
+  private static int batchSize(Config c, String key) {
+    String problem = "must be a positive number of rows, or auto (or 0: chosen from free memory)";
+    if (c.getValue(key).valueType() == ConfigValueType.STRING
+        && c.getString(key).trim().equalsIgnoreCase("auto")) {
+      return 0;
+    }
+    int n = -1;
+    try {
+      n = c.getInt(key);
+    } catch (ConfigException.WrongType e) {
+      check(c, false, key, problem);
+    }
+    check(c, n >= 0, key, problem);
+    return n;
   }
 
   /** Keys whose values never reach the run folder: S3A secrets, tokens, passwords. */

@@ -7,6 +7,8 @@ import java.util.Map;
  * The typed, validated settings of one run, read from {@code evomerge.*} and {@code spark.*}.
  *
  * @param renderedConfig the whole effective configuration as HOCON, kept in the run folder
+ * @param recordExamples {@code evomerge.run.record-examples}: each candidate's per-row results go
+ *     to the run folder's {@code examples.jsonl}
  */
 public record RunSettings(
     String name,
@@ -23,7 +25,8 @@ public record RunSettings(
     SearchSettings search,
     EvalSettings eval,
     Map<String, String> spark,
-    String renderedConfig) {
+    String renderedConfig,
+    boolean recordExamples) {
 
   public RunSettings {
     sources = List.copyOf(sources);
@@ -55,6 +58,7 @@ public record RunSettings(
       List<Map<String, Object>> testTasks,
       int shards,
       int maxLength,
+      /** rows per forward pass; 0: chosen on each executor from its free memory */
       int batchSize,
       double gpusPerTask) {}
 }

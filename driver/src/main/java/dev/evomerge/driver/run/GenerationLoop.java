@@ -107,6 +107,10 @@ public final class GenerationLoop {
 
   private Result loop() {
     List<GenerationSummary> summaries = new ArrayList<>();
+    ExampleLog examples =
+        settings.recordExamples()
+            ? new ExampleLog(folder.dir(), search.generations(), checked.spec().tasks())
+            : null;
     long nextId = search.evaluations();
     for (int g = search.generations();
         g < settings.generations() && search.stopReason().isEmpty();
@@ -148,6 +152,9 @@ public final class GenerationLoop {
           sum += fitness[i];
         }
         folder.appendHistory(historyLine(g, candidates.get(i), result));
+      }
+      if (examples != null) {
+        examples.append(g, candidates, results);
       }
       search.tell(genomes, fitness);
       folder.writeCheckpoint(search.checkpointJson());
@@ -356,6 +363,7 @@ public final class GenerationLoop {
     line.put("examples", result.examples());
     line.put("duration_ms", result.nanos() / 1e6);
     line.put("devices", result.devices());
+    line.put("batch_size", result.batchSizes());
     if (result.isFailed()) {
       line.put("error", result.error());
     }

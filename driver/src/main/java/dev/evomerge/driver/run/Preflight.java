@@ -129,7 +129,8 @@ public final class Preflight {
             tasks,
             settings.eval().maxLength(),
             settings.eval().batchSize(),
-            hadoop);
+            hadoop,
+            settings.recordExamples());
     checkMergeParameters(spec);
     return new CheckedRun(
         spec, List.copyOf(rows), fitness, List.copyOf(testRows), testFitness, config, conf);

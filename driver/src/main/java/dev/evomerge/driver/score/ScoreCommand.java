@@ -52,7 +52,7 @@ public final class ScoreCommand {
       answer_regex, match (exact | numeric), verbalizers, target_delimiter.
       Prints each task's metrics and the weighted fitness; --json prints one JSON object with
       per-row results. The batch size defaults to what a quarter of free memory holds
-      at the max length (default 2048 tokens).""";
+      at each task's longest sequence (at most the max length, default 2048 tokens).""";
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -159,16 +159,17 @@ public final class ScoreCommand {
         TextTokenizer tokenizer = TextTokenizer.load(folder.folder(), conf, config)) {
       Map<String, NDArray> weights = ModelWeights.load(folder, config, manager);
       LlamaModel model = new LlamaModel(config, weights);
-      if (batchSize == 0) {
-        batchSize = BatchSizing.automatic(config, maxLength);
-      }
       for (TaskSpec t : tasks) {
+        TaskScorer.PreparedTask prepared =
+            TaskScorer.prepare(tokenizer, t, rows.get(t.name()), maxLength);
+        // automatic: what free memory holds at this task's longest sequence
+        int batch =
+            batchSize > 0
+                ? batchSize
+                : BatchSizing.automatic(config, Math.min(maxLength, prepared.longestSequence()));
         try (NDScope scope = new NDScope()) {
           scope.suppressNotUsedWarning();
-          out.put(
-              t.name(),
-              TaskScorer.score(
-                  model, manager, tokenizer, t, rows.get(t.name()), batchSize, maxLength));
+          out.put(t.name(), TaskScorer.score(model, manager, tokenizer, prepared, batch));
         }
       }
     }
@@ -226,11 +227,17 @@ public final class ScoreCommand {
       }
       ArrayNode rows = n.putArray("rows");
       for (ExampleResult e : r.examples()) {
-        rows.addObject()
-            .put("index", e.index())
-            .put("score", e.score())
-            .put("correct", e.correct())
-            .put("prediction", e.prediction());
+        ObjectNode row =
+            rows.addObject()
+                .put("index", e.index())
+                .put("score", e.score())
+                .put("correct", e.correct())
+                .put("prediction", e.prediction());
+        switch (t.kind()) {
+          case LOGLIK -> row.put("tokens", e.tokens());
+          case MULTIPLE_CHOICE -> row.put("correct_norm", e.correctNorm());
+          default -> {}
+        }
       }
     }
     return root;

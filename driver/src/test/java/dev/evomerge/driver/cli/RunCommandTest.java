@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.BeforeAll;
@@ -177,6 +178,31 @@ class RunCommandTest {
         assertTrue(acc >= 0 && acc <= 1, line);
         assertEquals((1 * loglik + 3 * acc) / 4, h.get("fitness").asDouble(), 1e-12, line);
         assertEquals(2 * 24L, h.get("examples").asLong(), line);
+      }
+      // per-row results came back from the executors (Kryo, registration required) and add up
+      // to the metrics above
+      Map<String, Double> fromRows = new java.util.HashMap<>();
+      for (String line : Files.readAllLines(dir.resolve("examples.jsonl"))) {
+        JsonNode e = JSON.readTree(line);
+        boolean choice = e.get("task").asText().equals("mc");
+        double sum = 0;
+        double count = 0;
+        for (int i = 0; i < e.get("rows").size(); i++) {
+          sum += choice ? e.get("correct").get(i).asInt() : e.get("score").get(i).asDouble();
+          count += choice ? 1 : e.get("tokens").get(i).asLong();
+        }
+        assertEquals(24, e.get("rows").size(), line);
+        fromRows.put(e.get("candidate").asLong() + "/" + e.get("task").asText(), sum / count);
+      }
+      for (String line : Files.readAllLines(dir.resolve("history.jsonl"))) {
+        JsonNode h = JSON.readTree(line);
+        for (String task : List.of("dev", "mc")) {
+          assertEquals(
+              h.get("tasks").get(task).asDouble(),
+              fromRows.get(h.get("candidate").asLong() + "/" + task),
+              1e-9,
+              task + " of " + line);
+        }
       }
     }
   }

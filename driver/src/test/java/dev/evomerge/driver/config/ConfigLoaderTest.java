@@ -1,6 +1,7 @@
 package dev.evomerge.driver.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -43,6 +44,31 @@ class ConfigLoaderTest {
             .search()
             .maxEvaluations());
     assertEquals(-1.0, ConfigLoader.load(f.toFile(), List.of()).search().lower());
+  }
+
+  @Test
+  void batchSizeIsAutomaticByDefaultAndExplicitSizesWin() throws Exception {
+    Path f = file(MINIMAL);
+    RunSettings defaults = ConfigLoader.load(f.toFile(), List.of());
+    assertEquals(0, defaults.eval().batchSize(), "auto");
+    assertTrue(defaults.recordExamples());
+    assertEquals(
+        12,
+        ConfigLoader.load(f.toFile(), List.of("evomerge.eval.batch-size=12")).eval().batchSize());
+    assertEquals(
+        0, ConfigLoader.load(f.toFile(), List.of("evomerge.eval.batch-size=0")).eval().batchSize());
+    assertFalse(
+        ConfigLoader.load(f.toFile(), List.of("evomerge.run.record-examples=false"))
+            .recordExamples());
+    for (String bad : List.of("-3", "lots")) {
+      ConfigError e =
+          assertThrows(
+              ConfigError.class,
+              () -> ConfigLoader.load(f.toFile(), List.of("evomerge.eval.batch-size=" + bad)));
+      assertTrue(
+          e.getMessage().contains("evomerge.eval.batch-size") && e.getMessage().contains("auto"),
+          e.getMessage());
+    }
   }
 
   @Test

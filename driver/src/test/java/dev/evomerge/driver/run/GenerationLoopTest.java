@@ -133,6 +133,10 @@ class GenerationLoopTest {
     assertEquals(uninterrupted.best().genome(), resumed.best().genome());
     assertEquals(uninterrupted.best().fitness(), resumed.best().fitness(), 0);
     assertEquals(fitnessColumn(whole.dir()), fitnessColumn(broken.dir()));
+    assertEquals(
+        Files.readAllLines(whole.dir().resolve("examples.jsonl")),
+        Files.readAllLines(broken.dir().resolve("examples.jsonl")),
+        "per-row results of the resumed run, each generation once");
     assertEquals(4, Files.readAllLines(broken.dir().resolve("generations.jsonl")).size());
     assertEquals(
         "completed",

@@ -79,6 +79,19 @@ class ScoreCommandTest {
     double mean = lm.get("metrics").get("mean_loglik").asDouble();
     assertEquals(Math.exp(-mean), lm.get("metrics").get("perplexity").asDouble(), 1e-9);
     double acc = mc.get("metrics").get("acc_norm").asDouble();
+    // per-row scores add up to the task metrics
+    double sum = 0;
+    long tokens = 0;
+    for (JsonNode row : lm.get("rows")) {
+      sum += row.get("score").asDouble();
+      tokens += row.get("tokens").asLong();
+    }
+    assertEquals(mean, sum / tokens, 1e-9);
+    double rightNorm = 0;
+    for (JsonNode row : mc.get("rows")) {
+      rightNorm += row.get("correct_norm").asBoolean() ? 1 : 0;
+    }
+    assertEquals(acc, rightNorm / 2, 1e-12);
     assertEquals(
         (-lm.get("metrics").get("perplexity").asDouble() + 3 * acc) / 4,
         root.get("fitness").asDouble(),

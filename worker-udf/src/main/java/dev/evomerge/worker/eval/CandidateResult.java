@@ -1,5 +1,6 @@
 package dev.evomerge.worker.eval;
 
+import dev.evomerge.worker.score.ExampleScores;
 import dev.evomerge.worker.score.TaskPartial;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
@@ -16,20 +17,40 @@ import java.util.TreeSet;
  * @param nanos time spent materialising and scoring, summed over shards
  * @param error null when every shard succeeded, else what went wrong (for the run's history)
  * @param devices the devices the shards ran on ({@link TaskDevice#note()}), distinct, sorted
+ * @param exampleScores per task name, each row's results over the shards that succeeded (empty
+ *     unless {@link EvalSpec#recordExamples()})
+ * @param batchSizes the rows per forward pass the shards used, distinct, sorted, joined by {@code
+ *     "; "} ({@code ""} when unknown)
  */
 public record CandidateResult(
-    Map<String, TaskPartial> tasks, long nanos, String error, String devices)
+    Map<String, TaskPartial> tasks,
+    long nanos,
+    String error,
+    String devices,
+    Map<String, ExampleScores> exampleScores,
+    String batchSizes)
     implements Serializable {
   public CandidateResult {
     tasks = Map.copyOf(tasks);
+    exampleScores = Map.copyOf(exampleScores);
   }
 
   public static CandidateResult ok(Map<String, TaskPartial> tasks, long nanos, String device) {
-    return new CandidateResult(tasks, nanos, null, device);
+    return new CandidateResult(tasks, nanos, null, device, Map.of(), "");
+  }
+
+  /** A success with per-row results, scored {@code batchSize} rows per forward pass. */
+  public static CandidateResult ok(
+      Map<String, TaskPartial> tasks,
+      Map<String, ExampleScores> examples,
+      long nanos,
+      String device,
+      int batchSize) {
+    return new CandidateResult(tasks, nanos, null, device, examples, String.valueOf(batchSize));
   }
 
   public static CandidateResult failed(String error, long nanos, String device) {
-    return new CandidateResult(Map.of(), nanos, error, device);
+    return new CandidateResult(Map.of(), nanos, error, device, Map.of(), "");
   }
 
   public boolean isFailed() {
@@ -49,10 +70,22 @@ public record CandidateResult(
   public CandidateResult plus(CandidateResult other) {
     Map<String, TaskPartial> sum = new LinkedHashMap<>(tasks);
     other.tasks.forEach((name, p) -> sum.merge(name, p, TaskPartial::plus));
-    TreeSet<String> all = new TreeSet<>();
-    all.addAll(List.of(devices.split("; ")));
-    all.addAll(List.of(other.devices.split("; ")));
+    Map<String, ExampleScores> rows = new LinkedHashMap<>(exampleScores);
+    other.exampleScores.forEach((name, e) -> rows.merge(name, e, ExampleScores::plus));
     return new CandidateResult(
-        sum, nanos + other.nanos, error != null ? error : other.error, String.join("; ", all));
+        sum,
+        nanos + other.nanos,
+        error != null ? error : other.error,
+        union(devices, other.devices),
+        rows,
+        union(batchSizes, other.batchSizes));
+  }
+
+  private static String union(String a, String b) {
+    TreeSet<String> all = new TreeSet<>();
+    all.addAll(List.of(a.split("; ")));
+    all.addAll(List.of(b.split("; ")));
+    all.remove("");
+    return String.join("; ", all);
   }
 }

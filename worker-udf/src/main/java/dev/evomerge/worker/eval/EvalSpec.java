@@ -22,8 +22,11 @@ import java.util.Map;
  * @param seed seed of random drops (DARE, DELLA), recorded in the exported recipe
  * @param tasks the dev tasks every candidate is scored on (rows travel in the shards)
  * @param maxLength longest token sequence scored, BOS included
- * @param batchSize rows per forward pass
+ * @param batchSize rows per forward pass; 0 chooses it on the executor from free memory ({@link
+ *     dev.evomerge.worker.score.BatchSizing#automatic})
  * @param hadoopConf Hadoop settings (for example {@code fs.s3a.*}) executors open files with
+ * @param recordExamples executors send back each row's results ({@code ExampleScores}) with the
+ *     partial sums, for the run's {@code examples.jsonl}
  */
 public record EvalSpec(
     List<String> sourceUris,
@@ -37,7 +40,8 @@ public record EvalSpec(
     List<TaskSpec> tasks,
     int maxLength,
     int batchSize,
-    Map<String, String> hadoopConf)
+    Map<String, String> hadoopConf,
+    boolean recordExamples)
     implements Serializable {
   public EvalSpec {
     sourceUris = List.copyOf(sourceUris);
@@ -67,7 +71,8 @@ public record EvalSpec(
         other,
         maxLength,
         batchSize,
-        hadoopConf);
+        hadoopConf,
+        recordExamples);
   }
 
   /** The normalised linear merge over the same sources: a genome of one weight per source. */
@@ -84,6 +89,7 @@ public record EvalSpec(
         tasks,
         maxLength,
         batchSize,
-        hadoopConf);
+        hadoopConf,
+        recordExamples);
   }
 }

@@ -5,9 +5,13 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import dev.evomerge.worker.merge.MergeEngine;
 import dev.evomerge.worker.merge.PreparedTensor;
+import dev.evomerge.worker.model.LlamaConfig;
 import dev.evomerge.worker.model.LlamaModel;
+import dev.evomerge.worker.score.BatchSizing;
+import dev.evomerge.worker.score.ExampleScores;
 import dev.evomerge.worker.score.TaskExample;
 import dev.evomerge.worker.score.TaskPartial;
+import dev.evomerge.worker.score.TaskResult;
 import dev.evomerge.worker.score.TaskScorer;
 import dev.evomerge.worker.score.TaskSpec;
 import java.util.ArrayList;
@@ -64,6 +68,7 @@ public final class ShardEvaluator {
       prepared.add(
           TaskScorer.prepare(sources.tokenizer(), task, rows.get(task.name()), spec.maxLength()));
     }
+    int batchSize = batchSize(spec, sources.config(), prepared, device);
     Map<Long, CandidateResult> out = new LinkedHashMap<>();
     for (CandidateSpec candidate : candidates) {
       long start = System.nanoTime();
@@ -79,12 +84,15 @@ public final class ShardEvaluator {
         }
         LlamaModel model = new LlamaModel(sources.config(), weights);
         Map<String, TaskPartial> partials = new LinkedHashMap<>();
+        Map<String, ExampleScores> examples = new LinkedHashMap<>();
         String problem = null;
         for (TaskScorer.PreparedTask task : prepared) {
-          TaskPartial p =
-              TaskScorer.score(
-                      model, sources.manager(), sources.tokenizer(), task, spec.batchSize())
-                  .partial();
+          TaskResult r =
+              TaskScorer.score(model, sources.manager(), sources.tokenizer(), task, batchSize);
+          TaskPartial p = r.partial();
+          if (spec.recordExamples()) {
+            examples.put(task.spec().name(), ExampleScores.of(task.spec().name(), r.examples()));
+          }
           if (!Double.isFinite(p.sumLogLik())) {
             problem =
                 "non-finite log-likelihood "
@@ -99,7 +107,7 @@ public final class ShardEvaluator {
         out.put(
             candidate.id(),
             problem == null
-                ? CandidateResult.ok(partials, nanos, device.note())
+                ? CandidateResult.ok(partials, examples, nanos, device.note(), batchSize)
                 : CandidateResult.failed(problem, nanos, device.note()));
       } catch (RuntimeException e) {
         out.put(
@@ -111,5 +119,24 @@ public final class ShardEvaluator {
       }
     }
     return out;
+  }
+
+  /**
+   * The spec's batch size, or when it is 0 the automatic one for this shard's longest sequence on
+   * {@code device}.
+   */
+  static int batchSize(
+      EvalSpec spec,
+      LlamaConfig config,
+      List<TaskScorer.PreparedTask> prepared,
+      TaskDevice device) {
+    if (spec.batchSize() > 0) {
+      return spec.batchSize();
+    }
+    int longest = 1;
+    for (TaskScorer.PreparedTask task : prepared) {
+      longest = Math.max(longest, task.longestSequence());
+    }
+    return BatchSizing.automatic(config, Math.min(longest, spec.maxLength()), device.device());
   }
 }

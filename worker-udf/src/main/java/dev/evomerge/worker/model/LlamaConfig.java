@@ -11,12 +11,13 @@ import java.util.Set;
  * The fields of a Llama-family {@code config.json} (Llama, Mistral, Qwen2) that change the math.
  *
  * <p>Fields this runtime does not implement (other RoPE scalings, MLP biases, other activations,
- * active sliding windows, partial rotary) are refused rather than silently approximated.
+ * Qwen2's per-layer sliding windows, partial rotary) are refused rather than silently approximated.
  *
  * @param ropeScaling null when RoPE is unscaled
  * @param qkvBias q/k/v projections have biases (Qwen2; Llama with {@code attention_bias})
  * @param outputBias the attention output projection has a bias (Llama with {@code attention_bias})
- * @param slidingWindow Mistral's attention window, 0 for none; sequences longer than it are refused
+ * @param slidingWindow Mistral's attention window (a query sees itself and the {@code slidingWindow
+ *     - 1} tokens before it), 0 for none
  */
 public record LlamaConfig(
     String architecture,
@@ -194,6 +195,22 @@ public record LlamaConfig(
           String.format(
               "Unsupported partial_rotary_factor %s in %s",
               json.get("partial_rotary_factor"), where));
+    }
+    // transformers 5 lists each layer's attention; windowed layers are Mistral's (all of them)
+    JsonNode layerTypes = json.get("layer_types");
+    if (layerTypes != null && layerTypes.isArray()) {
+      String expected = "full_attention";
+      if (arch.equals("MistralForCausalLM") && json.hasNonNull("sliding_window")) {
+        expected = "sliding_attention";
+      }
+      for (JsonNode type : layerTypes) {
+        if (!type.asText().equals(expected)) {
+          throw new ModelConfigException(
+              String.format(
+                  "Unsupported layer_types %s in %s (every layer must be %s)",
+                  layerTypes, where, expected));
+        }
+      }
     }
     boolean qkvBias;
     boolean outputBias;

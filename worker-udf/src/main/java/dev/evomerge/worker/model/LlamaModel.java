@@ -11,7 +11,8 @@ import java.util.Map;
 /**
  * A Llama-family decoder (Llama, Mistral, Qwen2) evaluated with DJL NDArrays, numerically as in the
  * Hugging Face definitions: RMSNorm and softmax in F32, rotate-half RoPE (optionally scaled),
- * grouped-query attention, optional q/k/v and output biases, SwiGLU, tied or separate LM head.
+ * grouped-query attention, Mistral's sliding window, optional q/k/v and output biases, SwiGLU, tied
+ * or separate LM head.
  *
  * <p>The model does not own its weights: the caller keeps them alive (for example inside an {@code
  * NDScope} for one merged candidate), so a new candidate swaps weights without rebuilding anything.
@@ -76,6 +77,21 @@ public final class LlamaModel {
     return logits(inputIds).logSoftmax(-1);
   }
 
+  /**
+   * As {@link #logProbs(NDArray)} for positions {@code from..T-1} only, {@code [B, T-from, V]}: the
+   * LM head and log-softmax, which dominate small models with large vocabularies, skip the
+   * positions whose predictions are not scored (a multiple-choice context).
+   */
+  public NDArray logProbs(NDArray inputIds, int from) {
+    long t = inputIds.getShape().get(1);
+    if (from < 0 || from >= t) {
+      throw new IllegalArgumentException(
+          String.format("Invalid first position %d for %d positions", from, t));
+    }
+    NDArray h = hidden(inputIds, null, null);
+    return lmHead(from == 0 ? h : h.get(":, " + from + ":, :")).logSoftmax(-1);
+  }
+
   /** As {@link #logProbs(NDArray)}, with an attention mask {@code [B, T]} (1 real, 0 padding). */
   public NDArray logProbs(NDArray inputIds, NDArray attentionMask) {
     return logits(inputIds, attentionMask).logSoftmax(-1);
@@ -132,13 +148,6 @@ public final class LlamaModel {
       throw new IllegalArgumentException(
           String.format("KV cache holds %d rows, input has %d", cache.batch, b));
     }
-    if (config.slidingWindow() > 0 && past + t > config.slidingWindow()) {
-      throw new ModelConfigException(
-          String.format(
-              "Sequence of %d tokens exceeds sliding_window %d (windowed attention is not"
-                  + " implemented)",
-              past + t, config.slidingWindow()));
-    }
     if (mask == null) {
       mask = new float[b][t];
       for (float[] row : mask) {
@@ -165,7 +174,7 @@ public final class LlamaModel {
     }
     int keys = past + t;
     NDArray[] rope = ropeTables(m, positions);
-    NDArray additive = additiveMask(m, keyMask, b, t, past, keys);
+    NDArray additive = additiveMask(m, keyMask, b, t, past, keys, config.slidingWindow());
 
     NDArray x = w("model.embed_tokens.weight").get(inputIds.toType(DataType.INT64, false));
     for (int i = 0; i < config.numLayers(); i++) {
@@ -317,12 +326,13 @@ public final class LlamaModel {
   }
 
   /**
-   * Additive attention mask: causal over cache index (query t sits at index past+t) plus padding
-   * keys. {@code [T, S]} without padding, else {@code [B, 1, 1, T, S]}, to broadcast against the
-   * grouped scores {@code [B, kvHeads, groups, T, S]}.
+   * Additive attention mask: causal over cache index (query t sits at index past+t), plus padding
+   * keys, plus (with a sliding window W &gt; 0, as HF's Mistral) keys W or more indices back, so a
+   * query sees itself and the W-1 keys before it. {@code [T, S]} without padding, else {@code [B,
+   * 1, 1, T, S]}, to broadcast against the grouped scores {@code [B, kvHeads, groups, T, S]}.
    */
-  private static NDArray additiveMask(
-      NDManager m, float[][] keyMask, int b, int t, int past, int keys) {
+  static NDArray additiveMask(
+      NDManager m, float[][] keyMask, int b, int t, int past, int keys, int window) {
     boolean padded = false;
     for (float[] row : keyMask) {
       for (int j = 0; j < keys; j++) {
@@ -335,7 +345,8 @@ public final class LlamaModel {
       for (int i = 0; i < t; i++) {
         int base = (r * t + i) * keys;
         for (int j = 0; j < keys; j++) {
-          if (j > past + i || (padded && keyMask[r][j] <= 0)) {
+          int query = past + i;
+          if (j > query || (window > 0 && j <= query - window) || (padded && keyMask[r][j] <= 0)) {
             mask[base + j] = MASKED;
           }
         }

@@ -56,28 +56,37 @@ final class ContinuationScorer {
       for (int i = start; i < end; i++) {
         width = Math.max(width, requests.get(order[i]).tokens().length - 1);
       }
+      // the first position any row of the batch scores: the LM head skips those before it
+      int from = width - 1;
+      for (int i = start; i < end; i++) {
+        Request q = requests.get(order[i]);
+        from = Math.min(from, q.tokens().length - 1 - q.scored());
+      }
+      int kept = width - from;
       long[] inputs = new long[rows * width];
-      long[] targets = new long[rows * width];
+      long[] targets = new long[rows * kept];
       for (int r = 0; r < rows; r++) {
         long[] s = requests.get(order[start + r]).tokens();
         for (int t = 0; t < s.length - 1; t++) {
           inputs[r * width + t] = s[t];
-          targets[r * width + t] = s[t + 1];
+          if (t >= from) {
+            targets[r * kept + t - from] = s[t + 1];
+          }
         }
       }
       float[] logp;
       try (NDScope scope = new NDScope()) {
         scope.suppressNotUsedWarning();
         NDArray in = manager.create(inputs, new Shape(rows, width));
-        NDArray tgt = manager.create(targets, new Shape(rows, width, 1));
-        logp = model.logProbs(in).gather(tgt, 2).toFloatArray();
+        NDArray tgt = manager.create(targets, new Shape(rows, kept, 1));
+        logp = model.logProbs(in, from).gather(tgt, 2).toFloatArray();
       }
       for (int r = 0; r < rows; r++) {
         Request q = requests.get(order[start + r]);
         int n = q.tokens().length - 1;
         double sum = 0;
         for (int t = n - q.scored(); t < n; t++) {
-          sum += logp[r * width + t];
+          sum += logp[r * kept + t - from];
         }
         out[order[start + r]] = sum;
       }

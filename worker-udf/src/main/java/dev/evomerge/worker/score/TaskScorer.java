@@ -60,6 +60,18 @@ public final class TaskScorer {
     public TaskSpec spec() {
       return spec;
     }
+
+    /** Tokens of the longest sequence a forward pass sees (generate: prompt and new tokens). */
+    public int longestSequence() {
+      int longest = 1;
+      for (ContinuationScorer.Request r : requests) {
+        longest = Math.max(longest, r.tokens().length);
+      }
+      for (long[] p : prompts) {
+        longest = Math.max(longest, p.length + spec.maxNewTokens());
+      }
+      return longest;
+    }
   }
 
   /**
@@ -149,8 +161,11 @@ public final class TaskScorer {
     List<ExampleResult> examples = new ArrayList<>();
     for (int i = 0; i < task.rows.size(); i++) {
       sum += ll[i];
-      tokens += task.requests.get(i).scored();
-      examples.add(new ExampleResult(task.spec.name(), task.rows.get(i).index(), ll[i], true, ""));
+      int scored = task.requests.get(i).scored();
+      examples.add(
+          new ExampleResult(
+              task.spec.name(), task.rows.get(i).index(), ll[i], true, "", scored, false, -1, -1));
+      tokens += scored;
     }
     return new TaskResult(
         new TaskPartial(task.spec.name(), task.rows.size(), sum, tokens, 0, 0, new long[0], 0),
@@ -200,7 +215,11 @@ public final class TaskScorer {
               row.index(),
               ll[k + best],
               ok,
-              classify ? labels.get(best) : String.valueOf(best)));
+              classify ? labels.get(best) : String.valueOf(best),
+              0,
+              bestNorm == gold,
+              best,
+              gold));
       k += opts.size();
     }
     return new TaskResult(
@@ -225,7 +244,8 @@ public final class TaskScorer {
       boolean ok = AnswerMatcher.matches(answer, task.rows.get(i).answer(), spec.match());
       correct += ok ? 1 : 0;
       examples.add(
-          new ExampleResult(spec.name(), task.rows.get(i).index(), ok ? 1 : 0, ok, answer));
+          new ExampleResult(
+              spec.name(), task.rows.get(i).index(), ok ? 1 : 0, ok, answer, 0, false, -1, -1));
     }
     return new TaskResult(
         new TaskPartial(spec.name(), task.rows.size(), 0, 0, correct, 0, new long[0], 0), examples);

@@ -7,6 +7,7 @@ import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.TaskRow;
 import dev.evomerge.worker.score.Direction;
 import dev.evomerge.worker.score.ExampleResult;
+import dev.evomerge.worker.score.ExampleScores;
 import dev.evomerge.worker.score.TaskExample;
 import dev.evomerge.worker.score.TaskKind;
 import dev.evomerge.worker.score.TaskPartial;
@@ -32,7 +33,8 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
           TaskExample.class,
           TaskPartial.class,
           TaskResult.class,
-          ExampleResult.class);
+          ExampleResult.class,
+          ExampleScores.class);
 
   @Override
   public void registerClasses(Kryo kryo) {
@@ -48,6 +50,8 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
     kryo.register(ExampleResult[].class);
     kryo.register(double[].class);
     kryo.register(long[].class);
+    kryo.register(int[].class);
+    kryo.register(boolean[].class);
     // List.copyOf / Map.copyOf give the JDK's immutable collections; Kryo copies them into their
     // mutable siblings, which the records' canonical constructors copy back.
     kryo.register(List.of().getClass(), new ImmutableListSerializer());

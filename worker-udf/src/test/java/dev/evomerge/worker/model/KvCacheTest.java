@@ -10,16 +10,29 @@ import ai.djl.ndarray.types.Shape;
 import dev.evomerge.worker.io.FloatTensor;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.junit.jupiter.api.Test;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class KvCacheTest {
-  @Test
-  void incrementalDecodingWithLeftPaddingEqualsFullRecomputation() {
-    LlamaConfig c =
-        TinyCheckpoints.llama(2)
-            .withBiases(true, false)
-            .withArchitecture("Qwen2ForCausalLM", false, 0)
-            .withRopeScaling(RopeScaling.linear(2.0));
+  static Stream<Arguments> configs() {
+    return Stream.of(
+        Arguments.of(
+            "qwen2-linear-rope",
+            TinyCheckpoints.llama(2)
+                .withBiases(true, false)
+                .withArchitecture("Qwen2ForCausalLM", false, 0)
+                .withRopeScaling(RopeScaling.linear(2.0))),
+        // 4 prompt + 3 new tokens run past a window of 3, in the prompt and while decoding
+        Arguments.of(
+            "mistral-sliding-window-3",
+            TinyCheckpoints.llama(2).withArchitecture("MistralForCausalLM", false, 3)));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("configs")
+  void incrementalDecodingWithLeftPaddingEqualsFullRecomputation(String name, LlamaConfig c) {
     Map<String, FloatTensor> weights = TinyCheckpoints.random(c, 9);
     // row 0 has a 2-token prompt, left-padded to row 1's 4 tokens
     long[][] rows = {{0, 0, 1, 6}, {1, 9, 4, 13}};
@@ -46,7 +59,7 @@ class KvCacheTest {
           NDArray full = model.logits(flat(m, fullIds), flat(m, fullMask));
           float[] last = full.get(":, " + (t - 1) + ", :").toFloatArray();
           for (int i = 0; i < last.length; i++) {
-            assertEquals(last[i], step[i], 1e-4, "step " + s + " entry " + i);
+            assertEquals(last[i], step[i], 1e-4, name + " step " + s + " entry " + i);
           }
           if (s < next[0].length) {
             long[][] in = {{next[0][s]}, {next[1][s]}};

@@ -100,6 +100,29 @@ class LlamaModelTest {
   }
 
   @Test
+  void logProbsFromAPositionAreTheTailOfTheFullOnes() {
+    LlamaConfig c = config(2);
+    LlamaModel m = model(c, random(c, 4));
+    long[][] rows = {{1, 5, 9, 3, 7, 4, 0, 2}, {1, 12, 6, 3, 19, 4, 8, 8}};
+    long[] ids = new long[16];
+    System.arraycopy(rows[0], 0, ids, 0, 8);
+    System.arraycopy(rows[1], 0, ids, 8, 8);
+    float[] full = logProbs(m, rows);
+    int t = 8;
+    int from = 5;
+    float[] tail = m.logProbs(manager.create(ids, new Shape(2, t)), from).toFloatArray();
+    int v = c.vocabSize();
+    assertEquals(2 * (t - from) * v, tail.length);
+    for (int r = 0; r < 2; r++) {
+      for (int i = 0; i < (t - from) * v; i++) {
+        assertEquals(full[(r * t + from) * v + i], tail[(r * (t - from)) * v + i], 1e-6f);
+      }
+    }
+    assertThrows(
+        IllegalArgumentException.class, () -> m.logProbs(manager.create(ids, new Shape(2, t)), t));
+  }
+
+  @Test
   void rowsOfABatchAreIndependent() {
     LlamaConfig c = config(2);
     LlamaModel m = model(c, random(c, 3));
@@ -181,6 +204,14 @@ class LlamaModelTest {
           assertThrows(ModelConfigException.class, () -> LlamaConfig.parse(bad, "config.json"));
       assertTrue(refused.getMessage().contains(field[0]), refused.getMessage());
     }
+    ObjectNode mixedLayers = ok.deepCopy();
+    mixedLayers.putArray("layer_types").add("full_attention").add("sliding_attention");
+    ModelConfigException mixed =
+        assertThrows(ModelConfigException.class, () -> LlamaConfig.parse(mixedLayers, "c.json"));
+    assertTrue(mixed.getMessage().contains("layer_types"), mixed.getMessage());
+    ObjectNode fullLayers = ok.deepCopy();
+    fullLayers.putArray("layer_types").add("full_attention").add("full_attention");
+    assertEquals(LlamaConfig.parse(ok, "c.json"), LlamaConfig.parse(fullLayers, "c.json"));
     ObjectNode qwenWindow = ok.deepCopy();
     qwenWindow.putArray("architectures").add("Qwen2ForCausalLM");
     qwenWindow.put("use_sliding_window", true);
@@ -223,12 +254,31 @@ class LlamaModelTest {
   }
 
   @Test
-  void slidingWindowShorterThanTheSequenceIsRefusedNotIgnored() {
-    LlamaConfig c = config(2).withArchitecture("MistralForCausalLM", false, 4);
-    ModelConfigException e =
-        assertThrows(
-            ModelConfigException.class,
-            () -> logProbs(model(c, random(c, 5)), new long[][] {{1, 2, 3, 4, 5}}));
-    assertTrue(e.getMessage().contains("sliding_window 4"), e.getMessage());
+  void slidingWindowLimitsHowFarBackEachLayerLooks() {
+    // window 3, 2 layers: position t sees tokens t-2..t in layer 1, so t-4..t through both
+    LlamaConfig c = config(2).withArchitecture("MistralForCausalLM", false, 3);
+    Map<String, float[]> weights = random(c, 5);
+    long[][] a = {{1, 5, 9, 3, 7, 4, 11, 6}};
+    long[][] b = {{1, 17, 9, 3, 7, 4, 11, 6}}; // token 1 changed
+    float[] windowA = logProbs(model(c, weights), a);
+    float[] windowB = logProbs(model(c, weights), b);
+    LlamaConfig full = c.withArchitecture("MistralForCausalLM", false, 0);
+    float[] fullA = logProbs(model(full, weights), a);
+    float[] fullB = logProbs(model(full, weights), b);
+    int v = c.vocabSize();
+    for (int t = 1; t < 8; t++) {
+      double windowDiff = 0;
+      double fullDiff = 0;
+      for (int j = 0; j < v; j++) {
+        windowDiff = Math.max(windowDiff, Math.abs(windowA[t * v + j] - windowB[t * v + j]));
+        fullDiff = Math.max(fullDiff, Math.abs(fullA[t * v + j] - fullB[t * v + j]));
+      }
+      assertTrue(fullDiff > 1e-3, "without a window, token 1 reaches position " + t);
+      if (t <= 5) {
+        assertTrue(windowDiff > 1e-3, "token 1 is within two windows of position " + t);
+      } else {
+        assertEquals(0, windowDiff, 1e-6, "token 1 is out of reach of position " + t);
+      }
+    }
   }
 }

@@ -50,6 +50,10 @@ class LlamaParityTest {
             TinyCheckpoints.llama(2).withArchitecture("MistralForCausalLM", false, 64),
             DType.BF16),
         Arguments.of(
+            "mistral-gqa-sliding-window-4-f32",
+            TinyCheckpoints.llama(2).withArchitecture("MistralForCausalLM", false, 4),
+            DType.F32),
+        Arguments.of(
             "qwen2-bias-tied-f32",
             TinyCheckpoints.llama(2)
                 .withBiases(true, false)
@@ -151,6 +155,25 @@ class LlamaParityTest {
       diff = Math.max(diff, Math.abs(scaled[LONG.length - 1][v] - plain[LONG.length - 1][v]));
     }
     assertTrue(diff > 1e-2, name + ": scaling moves logits by only " + diff);
+  }
+
+  @org.junit.jupiter.api.Test
+  void slidingWindowChangesTheReferenceEnoughToBeTested() {
+    LlamaConfig windowed =
+        TinyCheckpoints.llama(2).withArchitecture("MistralForCausalLM", false, 4);
+    Map<String, FloatTensor> weights = TinyCheckpoints.random(windowed, 42);
+    double[][] w = new ReferenceLlama(windowed, weights).logits(LONG);
+    double[][] full =
+        new ReferenceLlama(windowed.withArchitecture("MistralForCausalLM", false, 0), weights)
+            .logits(LONG);
+    double early = 0;
+    double late = 0;
+    for (int v = 0; v < windowed.vocabSize(); v++) {
+      early = Math.max(early, Math.abs(w[3][v] - full[3][v]));
+      late = Math.max(late, Math.abs(w[LONG.length - 1][v] - full[LONG.length - 1][v]));
+    }
+    assertEquals(0, early, 1e-12, "inside the window nothing changes");
+    assertTrue(late > 1e-2, "the window moves late logits by only " + late);
   }
 
   static void assertClose(double[] expected, float[] actual, int offset, String what) {

@@ -65,9 +65,11 @@ final class ReferenceLlama {
     for (int head = 0; head < c.numHeads(); head++) {
       int kvHead = head / perKv;
       for (int i = 0; i < t; i++) {
+        // Mistral's sliding window: key j is seen when j > i - window (HF masking_utils)
+        int first = c.slidingWindow() > 0 ? Math.max(0, i - c.slidingWindow() + 1) : 0;
         double[] s = new double[i + 1];
         double max = Double.NEGATIVE_INFINITY;
-        for (int j = 0; j <= i; j++) {
+        for (int j = first; j <= i; j++) {
           double dot = 0;
           for (int e = 0; e < d; e++) {
             dot += q[i][head * d + e] * k[j][kvHead * d + e];
@@ -76,11 +78,11 @@ final class ReferenceLlama {
           max = Math.max(max, s[j]);
         }
         double z = 0;
-        for (int j = 0; j <= i; j++) {
+        for (int j = first; j <= i; j++) {
           s[j] = Math.exp(s[j] - max);
           z += s[j];
         }
-        for (int j = 0; j <= i; j++) {
+        for (int j = first; j <= i; j++) {
           for (int e = 0; e < d; e++) {
             out[i][head * d + e] += s[j] / z * v[j][kvHead * d + e];
           }

@@ -214,6 +214,113 @@ class TaskScorerTest {
   }
 
   @Test
+  void perRowColumnsAddUpToEveryMetricOfEveryKind() {
+    TaskSpec lm = TaskSpec.of("lm", "", TaskKind.LOGLIK, 1);
+    List<TaskExample> texts =
+        List.of(TaskExample.text(0, "1234"), TaskExample.text(1, "7a 0"), TaskExample.text(2, "="));
+    TaskSpec mc = TaskSpec.fromMap(Map.of("name", "mc", "kind", "multiple_choice"), "t");
+    List<TaskExample> choices =
+        List.of(
+            TaskExample.choice(0, "1+1=", List.of("3", "7"), 0),
+            TaskExample.choice(1, "2", List.of("3a", "3456789a"), 1),
+            TaskExample.choice(2, "2 ", List.of("b", "a"), 1));
+    TaskSpec cls =
+        TaskSpec.fromMap(
+            Map.of(
+                "name", "parity",
+                "kind", "classify",
+                "verbalizers", Map.of("even", "a", "odd", "b"),
+                "target_delimiter", ""),
+            "t");
+    List<TaskExample> labelled =
+        List.of(
+            TaskExample.target(0, "2", "even"),
+            TaskExample.target(1, "3", "odd"),
+            TaskExample.target(2, "5", "even"),
+            TaskExample.target(3, "8", "even"));
+    TaskSpec gen =
+        TaskSpec.fromMap(Map.of("name", "count", "kind", "generate", "max_new_tokens", 3), "t");
+    List<TaskExample> prompts =
+        List.of(TaskExample.target(0, "1+2=", "345"), TaskExample.target(1, "11+22=", "346"));
+    Map<TaskSpec, List<TaskExample>> tasks =
+        Map.of(lm, texts, mc, choices, cls, labelled, gen, prompts);
+    for (Map.Entry<TaskSpec, List<TaskExample>> t : tasks.entrySet()) {
+      TaskSpec spec = t.getKey();
+      List<TaskExample> rows = t.getValue();
+      TaskResult whole = score(spec, rows, 2);
+      // two shards, sent back as columns and concatenated in the other order
+      int half = rows.size() / 2;
+      ExampleScores columns =
+          ExampleScores.of(spec.name(), score(spec, rows.subList(half, rows.size()), 2).examples())
+              .plus(
+                  ExampleScores.of(spec.name(), score(spec, rows.subList(0, half), 2).examples()));
+      assertEquals(rows.size(), columns.size());
+      TaskPartial rebuilt = fromColumns(columns, spec.labels().size());
+      for (String metric : spec.kind().metrics()) {
+        assertEquals(
+            whole.partial().metric(metric),
+            rebuilt.metric(metric),
+            1e-9,
+            spec.name() + " " + metric + " from per-row columns");
+      }
+    }
+  }
+
+  @Test
+  void continuationsScoredOnlyWhereScoredEqualTheFullLmHead() {
+    TaskSpec mc = TaskSpec.fromMap(Map.of("name", "mc", "kind", "multiple_choice"), "t");
+    List<TaskExample> rows =
+        List.of(
+            TaskExample.choice(0, "1+1=", List.of("3", "7"), 0),
+            TaskExample.choice(1, "2", List.of("3a", "3456789a"), 1),
+            TaskExample.choice(2, "12345678 ", List.of("b", "a 9"), 1));
+    List<ContinuationScorer.Request> requests =
+        TaskScorer.prepare(tokenizer, mc, rows, 64).requests;
+    double[] expected = new double[requests.size()];
+    try (NDScope scope = new NDScope()) {
+      scope.suppressNotUsedWarning();
+      for (int i = 0; i < requests.size(); i++) {
+        long[] s = requests.get(i).tokens();
+        long[] in = java.util.Arrays.copyOf(s, s.length - 1);
+        float[] lp =
+            model
+                .logProbs(manager.create(in, new ai.djl.ndarray.types.Shape(1, in.length)))
+                .toFloatArray();
+        int v = (int) (lp.length / in.length);
+        for (int t = in.length - requests.get(i).scored(); t < in.length; t++) {
+          expected[i] += lp[t * v + (int) s[t + 1]];
+        }
+      }
+      for (int batch : new int[] {1, 3, 6}) {
+        assertArrayEquals(
+            expected,
+            ContinuationScorer.score(model, manager, requests, batch),
+            1e-5,
+            "batch " + batch);
+      }
+    }
+  }
+
+  /** The partial sums a reader of examples.jsonl would compute from the per-row columns. */
+  static TaskPartial fromColumns(ExampleScores e, int labels) {
+    double sum = 0;
+    long tokens = 0;
+    long correct = 0;
+    long norm = 0;
+    long[] confusion = new long[labels * labels];
+    for (int i = 0; i < e.size(); i++) {
+      sum += e.score()[i];
+      tokens += e.tokens()[i];
+      correct += e.correct()[i] ? 1 : 0;
+      norm += e.correctNorm()[i] ? 1 : 0;
+      if (labels > 0) {
+        confusion[e.gold()[i] * labels + e.predicted()[i]]++;
+      }
+    }
+    return new TaskPartial(e.task(), e.size(), sum, tokens, correct, norm, confusion, 0);
+  }
+
+  @Test
   void partialsOfDisjointShardsAddUpToTheWhole() {
     TaskSpec spec =
         TaskSpec.fromMap(

@@ -10,6 +10,7 @@ import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.TaskRow;
 import dev.evomerge.worker.score.ExampleResult;
+import dev.evomerge.worker.score.ExampleScores;
 import dev.evomerge.worker.score.TaskExample;
 import dev.evomerge.worker.score.TaskPartial;
 import dev.evomerge.worker.score.TaskResult;
@@ -54,7 +55,8 @@ class EvomergeKryoRegistratorTest {
                     "dev", "s3a://b/dev.jsonl", dev.evomerge.worker.score.TaskKind.LOGLIK, 1.0)),
             128,
             8,
-            Map.of("fs.s3a.endpoint", "http://127.0.0.1:9000", "fs.s3a.path.style.access", "true"));
+            Map.of("fs.s3a.endpoint", "http://127.0.0.1:9000", "fs.s3a.path.style.access", "true"),
+            true);
     assertEquals(spec, roundTrip(spec));
     TaskRow row = new TaskRow("dev", dev.evomerge.worker.score.TaskExample.text(3, "héllo"));
     assertEquals(row, roundTrip(row));
@@ -87,9 +89,43 @@ class EvomergeKryoRegistratorTest {
         new TaskResult(
             new TaskPartial("c", 2, 0, 0, 1, 0, new long[] {1, 0, 1, 0}, 5),
             List.of(
-                new ExampleResult("c", 0, -0.5, true, "x"),
-                new ExampleResult("c", 1, -2, false, "x")));
+                new ExampleResult("c", 0, -0.5, true, "x", 0, false, 0, 0),
+                new ExampleResult("c", 1, -2, false, "x", 0, false, 0, 1)));
     assertEquals(result, roundTrip(result));
+  }
+
+  @Test
+  void perRowResultsTravelWithTheCandidateInAFewBytesPerRow() {
+    int n = 1000;
+    java.util.List<ExampleResult> rows = new java.util.ArrayList<>();
+    java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+    for (int i = 0; i < n; i++) {
+      rows.add(
+          new ExampleResult(
+              "dev",
+              2L * i,
+              -random.nextDouble(40),
+              true,
+              "",
+              1 + random.nextInt(200),
+              false,
+              -1,
+              -1));
+    }
+    ExampleScores scores = ExampleScores.of("dev", rows);
+    CandidateResult result =
+        CandidateResult.ok(
+            Map.of("dev", new TaskPartial("dev", n, -1234.5, 9999, 0, 0, new long[0], 3)),
+            Map.of("dev", scores),
+            42,
+            "cpu",
+            16);
+    CandidateResult back = roundTrip(result);
+    assertEquals(result, back);
+    assertArrayEquals(scores.score(), back.exampleScores().get("dev").score());
+    int bytes = KRYO.serialize(result, ClassTag$.MODULE$.AnyRef()).remaining();
+    // per row: index, score and tokens (8 bytes each), two flags, two ints: 34 bytes, no texts
+    assertTrue(bytes < 36 * n, "1000 rows took " + bytes + " bytes");
   }
 
   @Test
