@@ -91,7 +91,8 @@ class ResidentSourcesCacheTest {
               spec.tasks(),
               spec.maxLength(),
               spec.batchSize(),
-              spec.hadoopConf());
+              spec.hadoopConf(),
+              spec.recordExamples());
       PreparedTensor firstTensor = first.tensors().values().iterator().next();
       assertFalse(firstTensor.stacked().isReleased());
       try (ResidentCache<ResidentSources>.Lease lease = ResidentSources.acquire(reversed)) {
