@@ -175,9 +175,16 @@ class DeployFilesTest {
       return KUBERNETES_KEYS.contains(key) ? null : "not a documented Kubernetes key here";
     }
     loadSparkConfigs();
-    return org.apache.spark.internal.config.ConfigEntry$.MODULE$.findEntry(key) != null
-        ? null
-        : "Spark defines no such setting (ConfigEntry.findEntry)";
+    if (org.apache.spark.internal.config.ConfigEntry$.MODULE$.findEntry(key) != null) {
+      return null;
+    }
+    // keys the launcher reads by name (spark.master, spark.submit.deployMode, ...)
+    for (Field f : org.apache.spark.launcher.SparkLauncher.class.getFields()) {
+      if (Modifier.isStatic(f.getModifiers()) && key.equals(f.get(null))) {
+        return null;
+      }
+    }
+    return "Spark defines no such setting (ConfigEntry.findEntry, SparkLauncher)";
   }
 
   private static void assertKnownKeys(String file, Map<String, ?> conf) throws Exception {

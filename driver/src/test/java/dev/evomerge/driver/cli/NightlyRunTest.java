@@ -200,7 +200,9 @@ class NightlyRunTest {
     String test = "evomerge.eval.test-set=\"" + ToyFixtures.zoo().testSet() + "\"";
     // night 1: only the least useful source (the target mixes it at 0.1) and a copy of it
     Path copy = copy(zoo.get(2), "source-2-copy", false);
-    Outcome weak = run(runs, null, List.of(test, sources(List.of(zoo.get(2), copy))));
+    String oneGeneration = "evomerge.run.generations=1";
+    Outcome weak =
+        run(runs, null, List.of(test, oneGeneration, sources(List.of(zoo.get(2), copy))));
     assertEquals(0, weak.code(), weak.err());
     String weakRun = weak.dir().toAbsolutePath().toString();
     assertEquals(weakRun, pointer(runs, "latest"));
@@ -210,7 +212,10 @@ class NightlyRunTest {
 
     // night 2: all three sources, but a margin nothing can clear: latest moves, champion stays
     Outcome strict =
-        run(runs, "latest", List.of(test, sources(zoo), "evomerge.run.champion-margin=100"));
+        run(
+            runs,
+            "latest",
+            List.of(test, oneGeneration, sources(zoo), "evomerge.run.champion-margin=100"));
     assertEquals(0, strict.code(), strict.err());
     assertEquals(strict.dir().toAbsolutePath().toString(), pointer(runs, "latest"));
     assertEquals(weakRun, pointer(runs, "champion"));
@@ -224,7 +229,7 @@ class NightlyRunTest {
     // night 3: a failed run (every candidate's weights are NaN) leaves both pointers
     List<Path> poisoned =
         List.of(copy(zoo.get(0), "poisoned-0", true), copy(zoo.get(1), "poisoned-1", true));
-    Outcome failed = run(runs, null, List.of(test, sources(poisoned)));
+    Outcome failed = run(runs, null, List.of(test, oneGeneration, sources(poisoned)));
     assertNotEquals(0, failed.code());
     assertEquals(
         "failed",
