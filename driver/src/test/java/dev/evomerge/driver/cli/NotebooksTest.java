@@ -58,7 +58,7 @@ class NotebooksTest {
             config.toFile(),
             List.of(
                 "evomerge.search.strategy=nsga2",
-                "evomerge.search.options={populationSize = 6}",
+                "evomerge.search.options={populationSize = 4}",
                 "evomerge.eval.dev-set=null",
                 "evomerge.eval.tasks=[{name = dev, data = \""
                     + ToyFixtures.zoo().devSet()
