@@ -415,6 +415,17 @@ class DeployFilesTest {
         (k, v) ->
             assertInstanceOf(String.class, v, file + ": sparkConf values must be strings: " + k));
     assertKnownKeys(file, conf);
+    assertEquals(
+        String.valueOf((Object) at(spec, "executor", "gpu", "quantity")),
+        conf.get("spark.executor.resource.gpu.amount"),
+        "Spark must know the GPUs the pod requests");
+    // the settings it shares with spark-gpu.conf have the same values there
+    Map<String, String> submit = properties(DEPLOY.resolve("spark-gpu.conf"));
+    for (Map.Entry<String, Object> e : conf.entrySet()) {
+      if (submit.containsKey(e.getKey())) {
+        assertEquals(submit.get(e.getKey()), e.getValue(), file + ": " + e.getKey());
+      }
+    }
     // evomerge's arguments: a command it has and options it takes
     List<String> args = at(spec, "arguments");
     assertEquals("run", args.get(0));
