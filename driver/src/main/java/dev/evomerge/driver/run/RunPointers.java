@@ -46,6 +46,7 @@ public final class RunPointers {
   public static final String LATEST = "latest";
   public static final String CHAMPION = "champion";
   static final String MARGIN_KEY = "evomerge.run.champion-margin";
+  static final String POINTERS_KEY = "evomerge.run.pointers";
   private static final Set<String> OBJECT_STORES =
       Set.of("s3a", "s3", "gs", "abfs", "abfss", "wasb");
 
@@ -78,6 +79,12 @@ public final class RunPointers {
     return margin;
   }
 
+  /** {@code evomerge.run.pointers}: whether completed runs update the pointers. */
+  public static boolean enabled(RunSettings settings) {
+    Config c = ConfigFactory.parseString(settings.renderedConfig());
+    return !c.hasPath(POINTERS_KEY) || c.getBoolean(POINTERS_KEY);
+  }
+
   /** The run folder a pointer ({@link #LATEST} or {@link #CHAMPION}) under the root names. */
   public static Optional<String> read(String outputRoot, String which, Configuration conf) {
     org.apache.hadoop.fs.Path file = pointerFile(outputRoot, which);
@@ -102,7 +109,8 @@ public final class RunPointers {
   /**
    * After a completed run in {@code runDir}: decides on the champion (scoring the champion's merge
    * on this run's test rows with an evaluator from {@code factory}), appends the comparison to
-   * {@code report.md}, moves {@code champion} if it was beaten and {@code latest} in any case.
+   * {@code report.md}, moves {@code champion} if it was beaten and {@code latest} in any case. Does
+   * nothing when {@code evomerge.run.pointers} is off.
    */
   public static Decision afterCompletedRun(
       RunSettings settings,
@@ -110,6 +118,9 @@ public final class RunPointers {
       Path runDir,
       HeldOutEvaluation.EvaluatorFactory factory,
       PrintStream console) {
+    if (!enabled(settings)) {
+      return new Decision(false, POINTERS_KEY + " is off", null, null);
+    }
     String root = settings.outputRoot();
     String run = runDir.toAbsolutePath().toString();
     double margin = margin(settings);

@@ -47,7 +47,8 @@ class NightlyRunTest {
   private Outcome run(Path runs, String warmStart, List<String> sets) throws Exception {
     Set<Path> before = folders(runs);
     Path file = tmp.resolve("run.conf");
-    Files.writeString(file, ToyFixtures.config(runs));
+    // ToyFixtures' runs stay out of the pointers; these nights take part
+    Files.writeString(file, ToyFixtures.config(runs) + "\nevomerge.run.pointers = true\n");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int code =
@@ -190,6 +191,12 @@ class NightlyRunTest {
     assertEquals(0, fresh.code(), fresh.err());
     assertTrue(fresh.out().contains("no latest run under"), fresh.out());
     assertEquals(fresh.dir().toAbsolutePath().toString(), pointer(runs, "latest"));
+    // a scratch run with the pointers off leaves them
+    Outcome scratch = run(runs, "latest", List.of("evomerge.run.pointers=false"));
+    assertEquals(0, scratch.code(), scratch.err());
+    assertTrue(scratch.out().contains("warm start from " + fresh.dir()), scratch.out());
+    assertEquals(fresh.dir().toAbsolutePath().toString(), pointer(runs, "latest"));
+    assertFalse(Files.exists(runs.resolve("champion.json")), "no held-out tasks: no champion");
   }
 
   @Test

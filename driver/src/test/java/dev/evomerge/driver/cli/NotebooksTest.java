@@ -51,7 +51,7 @@ class NotebooksTest {
     Path half = OUT.resolve("dev-half.jsonl");
     Files.write(half, dev.subList(0, dev.size() / 2));
     Path config = OUT.resolve("run.conf");
-    Files.writeString(config, ToyFixtures.config(runs));
+    Files.writeString(config, ToyFixtures.config(runs) + "\nevomerge.run.pointers = true\n");
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int code =
         RunCommand.execute(
