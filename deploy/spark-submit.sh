@@ -8,7 +8,8 @@
 # --config is shipped with --files and, in cluster mode, named by its file name (the driver runs
 # in its own working directory). Environment: SPARK_HOME (spark-submit is $SPARK_HOME/bin/spark-submit,
 # else the one on PATH), EVOMERGE_JAR (default: the jar `mvn -B -DskipTests package` builds),
-# EVOMERGE_SPARK_PROPERTIES (default: deploy/spark-gpu.conf), SPARK_SUBMIT (the command itself).
+# EVOMERGE_SPARK_PROPERTIES (default: deploy/spark-gpu.conf), EVOMERGE_APP_NAME (the application's
+# name in the Spark UI and the History Server, default evomerge), SPARK_SUBMIT (the command itself).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,7 +30,7 @@ while [ $# -gt 0 ]; do
     --conf) spark_args+=(--conf "$2"); shift 2 ;;
     --dry-run) dry_run=true; shift ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "spark-submit.sh: unknown option '$1' (evomerge's arguments go after --)" >&2; exit 2 ;;
   esac
 done
@@ -68,7 +69,8 @@ while [ $# -gt 0 ]; do
   fi
 done
 
-command=("$submit" --properties-file "$properties" --deploy-mode "$deploy_mode" --class "$main_class")
+command=("$submit" --properties-file "$properties" --deploy-mode "$deploy_mode" --class "$main_class"
+  --name "${EVOMERGE_APP_NAME:-evomerge}")
 [ -n "$master" ] && command+=(--master "$master")
 [ ${#files[@]} -gt 0 ] && command+=(--files "$(IFS=,; echo "${files[*]}")")
 command+=(${spark_args[@]+"${spark_args[@]}"} "$jar" "${evomerge_args[@]}")

@@ -314,6 +314,8 @@ class DeployFilesTest {
             "cluster",
             "--class",
             a.mainClass(),
+            "--name",
+            "evomerge",
             "--master",
             "spark://spark-master:7077",
             "--files",
