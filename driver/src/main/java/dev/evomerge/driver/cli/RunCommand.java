@@ -4,9 +4,12 @@ import dev.evomerge.driver.config.ConfigError;
 import dev.evomerge.driver.config.ConfigLoader;
 import dev.evomerge.driver.config.RunSettings;
 import dev.evomerge.driver.run.GenerationLoop;
+import dev.evomerge.driver.run.HeldOutEvaluation;
 import dev.evomerge.driver.run.Preflight;
 import dev.evomerge.driver.run.RunError;
 import dev.evomerge.driver.run.RunFolder;
+import dev.evomerge.driver.run.RunPointers;
+import dev.evomerge.driver.run.WarmStart;
 import dev.evomerge.driver.search.SearchRun;
 import dev.evomerge.driver.spark.ConsoleProgress;
 import dev.evomerge.driver.spark.SparkGenerationEvaluator;
@@ -21,15 +24,20 @@ import org.apache.spark.sql.SparkSession;
 public final class RunCommand {
   static final String USAGE =
       """
-      usage: evomerge run --config FILE [--set key=value ...]
+      usage: evomerge run --config FILE [--warm-start RUN] [--set key=value ...]
 
       Runs a merge search: reads the HOCON config (defaults and every key documented in
       reference.conf), checks sources, tokenizer and dev set before starting Spark, evaluates
       evomerge.run.generations generations and writes a run folder under
       evomerge.run.output-root: status.json, config.conf, history.jsonl, generations.jsonl,
-      best.json and the best merge in best/.
+      best.json and the best merge in best/. A completed run moves output-root/latest.json to
+      itself, and output-root/champion.json when it beats the champion on the held-out tasks by
+      evomerge.run.champion-margin; a failed run moves neither.
 
         --config FILE      HOCON file (see conf/)
+        --warm-start RUN   seed the search from an earlier run: a run folder, a pointer file,
+                           or `latest` / `champion` (the pointers under output-root; a fresh
+                           search when there is none yet). Sources added since join the search.
         --set key=value    override one key (repeatable); -Dkey=value works too
       Keys under spark.* pass through to the SparkSession (default master local[*]).""";
 
@@ -38,7 +46,7 @@ public final class RunCommand {
   public static int run(String[] args, PrintStream out, PrintStream err) {
     Options options;
     try {
-      options = Options.parse(args, Set.of("--config"));
+      options = Options.parse(args, Set.of("--config", "--warm-start"));
     } catch (Options.UsageError e) {
       err.println("evomerge run: " + e.getMessage());
       err.println(USAGE);
@@ -54,23 +62,34 @@ public final class RunCommand {
       err.println(USAGE);
       return 2;
     }
-    return execute(new File(config), options.sets, out, err);
+    return execute(new File(config), options.sets, options.values.get("--warm-start"), out, err);
   }
 
-  /** Loads, checks and runs; bad input exits 2 before Spark starts or any folder is written. */
   static int execute(File config, List<String> sets, PrintStream out, PrintStream err) {
+    return execute(config, sets, null, out, err);
+  }
+
+  /**
+   * Loads, checks and runs, warm-started from {@code warmStart} when given; bad input exits 2
+   * before Spark starts or any folder is written.
+   */
+  static int execute(
+      File config, List<String> sets, String warmStart, PrintStream out, PrintStream err) {
     RunSettings settings;
     Preflight.CheckedRun checked;
+    SearchRun search;
     try {
       settings = ConfigLoader.load(config, sets);
+      RunPointers.margin(settings);
       checked = Preflight.check(settings);
+      search = WarmStart.search(settings, checked.hadoopConf(), warmStart, out);
     } catch (ConfigError | RunError e) {
       err.println("evomerge: " + e.getMessage());
       return 2;
     }
     RunFolder folder =
         RunFolder.create(settings.outputRoot(), settings.name(), settings.renderedConfig());
-    return runInFolder(settings, checked, folder, GenerationLoop.newSearch(settings), out, err);
+    return runInFolder(settings, checked, folder, search, out, err);
   }
 
   /**
@@ -102,12 +121,20 @@ public final class RunCommand {
       }
       String ui = evaluator.monitorUrl();
       out.println("Spark UI: " + (ui == null ? "disabled (spark.ui.enabled=false)" : ui));
+      HeldOutEvaluation.EvaluatorFactory heldOut =
+          (spec, rows) ->
+              new SparkGenerationEvaluator(
+                  spark, spec, rows, settings.eval().shards(), settings.eval().gpusPerTask());
       new GenerationLoop(settings, checked, evaluator, folder, out, search)
-          .withHeldOutEvaluation(
-              (spec, rows) ->
-                  new SparkGenerationEvaluator(
-                      spark, spec, rows, settings.eval().shards(), settings.eval().gpusPerTask()))
+          .withHeldOutEvaluation(heldOut)
           .execute();
+      try {
+        RunPointers.afterCompletedRun(settings, checked, folder.dir(), heldOut, out);
+      } catch (RuntimeException e) {
+        // the run itself completed: its status stays, the pointers stay where they were
+        err.println("evomerge: run completed, but latest/champion were not updated: " + e);
+        return 1;
+      }
       return 0;
     } catch (RunError e) {
       folder.writeStatus("failed", e.getMessage());

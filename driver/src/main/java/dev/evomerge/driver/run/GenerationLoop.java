@@ -197,6 +197,39 @@ public final class GenerationLoop {
       java.util.Set.of("density", "epsilon", "gamma", "t");
 
   public static SearchRun newSearch(RunSettings settings) {
+    return newSearch(settings, seedGenomes(settings, i -> true), Map.of());
+  }
+
+  /**
+   * The search of {@link #newSearch(RunSettings)} started from {@code initial} genomes instead of
+   * the default seeds, with {@code optionOverrides} on top of the configured strategy options (a
+   * warm start: {@link WarmStart}).
+   */
+  public static SearchRun newSearch(
+      RunSettings settings, List<Genome> initial, Map<String, Object> optionOverrides) {
+    RunSettings.SearchSettings s = settings.search();
+    Map<String, Object> options = new java.util.LinkedHashMap<>(s.options());
+    options.putAll(optionOverrides);
+    StoppingRules stopping =
+        new StoppingRules(s.maxEvaluations(), null, s.plateauGenerations(), s.plateauThreshold());
+    try {
+      return SearchRun.start(
+          new SearchRun.Spec(s.strategy(), options, settings.seed()),
+          bounds(settings),
+          initial,
+          stopping);
+    } catch (IllegalArgumentException e) {
+      throw new RunError(
+          String.format(
+              "Invalid search for evomerge.search.strategy = %s with evomerge.search.options"
+                  + " %s: %s",
+              s.strategy(), s.options(), e.getMessage()),
+          e);
+    }
+  }
+
+  /** One bounded gene per (source, gene): fractions in [0.01, 1], others in [lower, upper]. */
+  static Bounds bounds(RunSettings settings) {
     RunSettings.SearchSettings s = settings.search();
     int n = settings.sources().size();
     List<String> genes = settings.genes();
@@ -210,36 +243,38 @@ public final class GenerationLoop {
         upper[i * g + j] = fraction ? 1.0 : s.upper();
       }
     }
-    Bounds bounds = new Bounds(lower, upper, null);
+    return new Bounds(lower, upper, null);
+  }
+
+  /**
+   * Unless seeding is disabled: the uniform average (when {@code sources} accepts every source),
+   * then each accepted source alone (its weight at the top, the other weights at the bottom).
+   */
+  static List<Genome> seedGenomes(RunSettings settings, java.util.function.IntPredicate sources) {
     List<Genome> initial = new ArrayList<>();
-    if (s.seedWithSources()) {
+    if (!settings.search().seedWithSources()) {
+      return initial;
+    }
+    Bounds bounds = bounds(settings);
+    int n = settings.sources().size();
+    int g = settings.genes().size();
+    boolean all = java.util.stream.IntStream.range(0, n).allMatch(sources);
+    if (all) {
       initial.add(new Genome(bounds.center()));
-      int weight = genes.indexOf("weight");
-      for (int i = 0; weight >= 0 && i < n; i++) {
-        // source i alone: its weight at the top, the other weights at the bottom
-        double[] alone = bounds.center();
-        for (int k = 0; k < n; k++) {
-          alone[k * g + weight] = k == i ? upper[k * g + weight] : lower[k * g + weight];
-        }
-        initial.add(new Genome(alone));
+    }
+    int weight = settings.genes().indexOf("weight");
+    for (int i = 0; weight >= 0 && i < n; i++) {
+      if (!sources.test(i)) {
+        continue;
       }
+      double[] alone = bounds.center();
+      for (int k = 0; k < n; k++) {
+        alone[k * g + weight] =
+            k == i ? bounds.upper()[k * g + weight] : bounds.lower()[k * g + weight];
+      }
+      initial.add(new Genome(alone));
     }
-    StoppingRules stopping =
-        new StoppingRules(s.maxEvaluations(), null, s.plateauGenerations(), s.plateauThreshold());
-    try {
-      return SearchRun.start(
-          new SearchRun.Spec(s.strategy(), s.options(), settings.seed()),
-          bounds,
-          initial,
-          stopping);
-    } catch (IllegalArgumentException e) {
-      throw new RunError(
-          String.format(
-              "Invalid search for evomerge.search.strategy = %s with evomerge.search.options"
-                  + " %s: %s",
-              s.strategy(), s.options(), e.getMessage()),
-          e);
-    }
+    return initial;
   }
 
   private void writeBest(Evaluated best) {

@@ -35,7 +35,7 @@ public final class ToyFixtures {
     return String.format(
         """
         evomerge {
-          run { name = "test", output-root = "%s", generations = 2, seed = 3 }
+          run { name = "test", output-root = "%s", generations = 2, seed = 3, pointers = false }
           models.sources = [%s]
           search { strategy = "elitist-gaussian", options { populationSize = 4 } }
           eval { dev-set = "%s", shards = 2, max-length = 64, batch-size = 8 }
