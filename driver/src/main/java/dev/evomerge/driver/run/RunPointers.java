@@ -201,7 +201,8 @@ public final class RunPointers {
             checked.testFitness().tasks(),
             spec.maxLength(),
             spec.batchSize(),
-            spec.hadoopConf());
+            spec.hadoopConf(),
+            false);
     CandidateResult r;
     try (GenerationEvaluator e = factory.create(alone, checked.testRows())) {
       r =
