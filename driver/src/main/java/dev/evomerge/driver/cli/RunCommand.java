@@ -68,7 +68,11 @@ public final class RunCommand {
       return 2;
     }
     RunFolder folder =
-        RunFolder.create(settings.outputRoot(), settings.name(), settings.renderedConfig());
+        RunFolder.create(
+            settings.outputRoot(),
+            settings.name(),
+            settings.renderedConfig(),
+            checked.hadoopConf());
     return runInFolder(settings, checked, folder, GenerationLoop.newSearch(settings), out, err);
   }
 
@@ -83,12 +87,12 @@ public final class RunCommand {
       SearchRun search,
       PrintStream out,
       PrintStream err) {
-    out.println("run folder: " + folder.dir().toAbsolutePath());
+    out.println("run folder: " + folder.location());
     // a session this command starts is stopped at the end, which also closes the event log
     boolean ownSession = SparkSession.getDefaultSession().isEmpty();
     SparkSession spark =
         SparkSessions.getOrCreate(
-            SparkSessions.withEventLog(settings.spark(), folder.dir().resolve("eventlog")));
+            SparkSessions.withEventLog(settings.spark(), folder::eventLogDir));
     try (SparkGenerationEvaluator evaluator =
         new SparkGenerationEvaluator(
             spark,

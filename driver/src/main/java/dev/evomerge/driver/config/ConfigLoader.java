@@ -75,6 +75,44 @@ public final class ConfigLoader {
         throw new ConfigError("Invalid config file " + file + ": " + e.getMessage(), e);
       }
     }
+    return load(reference, user, overrides);
+  }
+
+  /**
+   * Loads and validates the settings from HOCON {@code text} (a run folder's {@code config.conf}
+   * read from any filesystem), named {@code origin} in errors.
+   */
+  public static RunSettings load(String text, String origin, List<String> overrides) {
+    Config user;
+    try {
+      user =
+          ConfigFactory.parseString(
+              text, ConfigParseOptions.defaults().setOriginDescription(origin));
+    } catch (ConfigException e) {
+      throw new ConfigError("Invalid config file " + origin + ": " + e.getMessage(), e);
+    }
+    return load(reference(), user, overrides);
+  }
+
+  /**
+   * The {@code spark.hadoop.*} settings among {@code --set} overrides, prefix removed: what a
+   * command needs to reach a run folder (S3A endpoint, credentials) before it reads its config.
+   */
+  public static Map<String, String> hadoopOverrides(List<String> overrides) {
+    Map<String, String> out = new TreeMap<>();
+    for (String override : overrides) {
+      for (Map.Entry<String, ConfigValue> e : parseOverride(override).entrySet()) {
+        String key = String.join(".", ConfigUtil.splitPath(e.getKey()));
+        if (key.startsWith("spark.hadoop.")) {
+          out.put(
+              key.substring("spark.hadoop.".length()), String.valueOf(e.getValue().unwrapped()));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static RunSettings load(Config reference, Config user, List<String> overrides) {
     Config system = ConfigFactory.empty();
     Config props = ConfigFactory.systemProperties();
     if (props.hasPath("evomerge")) {

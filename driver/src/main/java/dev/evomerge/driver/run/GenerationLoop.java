@@ -238,7 +238,7 @@ public final class GenerationLoop {
   private void writeBest(Evaluated best) {
     if (best == null || !Double.isFinite(best.fitness())) {
       throw new RunError(
-          "Every candidate failed; the errors are in " + folder.dir().resolve("history.jsonl"));
+          "Every candidate failed; the errors are in " + folder.files().path("history.jsonl"));
     }
     double[] genome = best.genome().genes();
     ObjectNode provenance = RunFolder.JSON.createObjectNode();
@@ -253,18 +253,10 @@ public final class GenerationLoop {
       m.set("parameters", RunFolder.JSON.valueToTree(params.perModel().get(i)));
     }
     MergedModelWriter.write(
-        checked.spec(),
-        genome,
-        new org.apache.hadoop.fs.Path(folder.bestModelDir().toUri()),
-        dtype(settings.outDtype()),
-        provenance);
-    try {
-      java.nio.file.Files.writeString(
-          folder.bestModelDir().resolve("recipe.yaml"),
-          RecipeYaml.write(MergedModelWriter.recipe(checked.spec(), genome, settings.outDtype())));
-    } catch (java.io.IOException e) {
-      throw new RunError("Cannot write recipe.yaml in " + folder.bestModelDir(), e);
-    }
+        checked.spec(), genome, folder.bestModelDir(), dtype(settings.outDtype()), provenance);
+    folder.writeText(
+        "best/recipe.yaml",
+        RecipeYaml.write(MergedModelWriter.recipe(checked.spec(), genome, settings.outDtype())));
     folder.writeJson("best.json", origin);
     console.printf(
         Locale.ROOT,
@@ -276,7 +268,7 @@ public final class GenerationLoop {
 
   private void writeReport(Result result, List<HeldOutEvaluation.Entry> table) {
     StringBuilder md = new StringBuilder();
-    md.append("# evomerge run ").append(folder.dir().getFileName()).append("\n\n");
+    md.append("# evomerge run ").append(folder.files().dir().getName()).append("\n\n");
     md.append("- merge method: `").append(settings.mergeMethod()).append("`, genes ");
     md.append(settings.genes()).append(" per source");
     if (checked.spec().baseUri() != null) {
@@ -324,11 +316,7 @@ public final class GenerationLoop {
       doc.set("models", json);
       folder.writeJson("test-evaluation.json", doc);
     }
-    try {
-      java.nio.file.Files.writeString(folder.dir().resolve("report.md"), md.toString());
-    } catch (java.io.IOException e) {
-      throw new RunError("Cannot write report.md in " + folder.dir(), e);
-    }
+    folder.writeText("report.md", md.toString());
   }
 
   private static String format(double v) {
