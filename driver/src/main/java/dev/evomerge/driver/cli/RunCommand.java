@@ -8,6 +8,7 @@ import dev.evomerge.driver.run.Preflight;
 import dev.evomerge.driver.run.RunError;
 import dev.evomerge.driver.run.RunFolder;
 import dev.evomerge.driver.search.SearchRun;
+import dev.evomerge.driver.spark.DevFrames;
 import dev.evomerge.driver.spark.SparkGenerationEvaluator;
 import dev.evomerge.driver.spark.SparkSessions;
 import java.io.File;
@@ -93,6 +94,18 @@ public final class RunCommand {
     SparkSession spark =
         SparkSessions.getOrCreate(
             SparkSessions.withEventLog(settings.spark(), folder::eventLogDir));
+    try {
+      // Parquet and CSV tasks are read with Spark's reader, before the first generation
+      checked = DevFrames.read(spark, checked);
+    } catch (RunError e) {
+      folder.writeStatus("failed", e.getMessage());
+      folder.close();
+      if (ownSession) {
+        spark.stop();
+      }
+      err.println("evomerge: " + e.getMessage());
+      return 2;
+    }
     try (SparkGenerationEvaluator evaluator =
         new SparkGenerationEvaluator(
             spark,
