@@ -225,6 +225,25 @@ public final class ConfigLoader {
         "must be one of " + MergeMethods.names() + nearest(method, MergeMethods.names()));
     List<String> genes = c.getStringList("evomerge.merge.genes");
     check(c, !genes.isEmpty(), "evomerge.merge.genes", "must name at least one parameter");
+    int layerGroups = c.getInt("evomerge.merge.layer-groups");
+    check(c, layerGroups >= 1, "evomerge.merge.layer-groups", "must be at least 1");
+    List<String> filters = c.getStringList("evomerge.merge.filters");
+    check(
+        c,
+        filters.stream().noneMatch(String::isEmpty),
+        "evomerge.merge.filters",
+        "must not contain an empty name pattern");
+    check(
+        c,
+        filters.stream().distinct().count() == filters.size(),
+        "evomerge.merge.filters",
+        "names a pattern twice");
+    boolean softmax = c.getBoolean("evomerge.merge.softmax");
+    check(
+        c,
+        !softmax || genes.contains("weight"),
+        "evomerge.merge.softmax",
+        "needs weight among evomerge.merge.genes (softmax normalises the weights)");
     String strategy = c.getString("evomerge.search.strategy");
     check(
         c,
@@ -309,7 +328,8 @@ public final class ConfigLoader {
             batchSize,
             gpusPerTask),
         spark,
-        render(c));
+        render(c),
+        new RunSettings.LayoutSettings(layerGroups, filters, softmax));
   }
 
   /** Keys whose values never reach the run folder: S3A secrets, tokens, passwords. */

@@ -194,14 +194,14 @@ public final class GenerationLoop {
     int n = settings.sources().size();
     List<String> genes = settings.genes();
     int g = genes.size();
-    double[] lower = new double[n * g];
-    double[] upper = new double[n * g];
-    for (int i = 0; i < n; i++) {
-      for (int j = 0; j < g; j++) {
-        boolean fraction = FRACTION_GENES.contains(genes.get(j));
-        lower[i * g + j] = fraction ? 0.01 : s.lower();
-        upper[i * g + j] = fraction ? 1.0 : s.upper();
-      }
+    // genome index (i * g + j) * cells + c: source i, gene j, cell c (layer group and filter)
+    int cells = settings.layout().cells();
+    double[] lower = new double[n * g * cells];
+    double[] upper = new double[n * g * cells];
+    for (int k = 0; k < lower.length; k++) {
+      boolean fraction = FRACTION_GENES.contains(genes.get(k / cells % g));
+      lower[k] = fraction ? 0.01 : s.lower();
+      upper[k] = fraction ? 1.0 : s.upper();
     }
     Bounds bounds = new Bounds(lower, upper, null);
     List<Genome> initial = new ArrayList<>();
@@ -212,7 +212,10 @@ public final class GenerationLoop {
         // source i alone: its weight at the top, the other weights at the bottom
         double[] alone = bounds.center();
         for (int k = 0; k < n; k++) {
-          alone[k * g + weight] = k == i ? upper[k * g + weight] : lower[k * g + weight];
+          for (int c = 0; c < cells; c++) {
+            int at = (k * g + weight) * cells + c;
+            alone[at] = k == i ? upper[at] : lower[at];
+          }
         }
         initial.add(new Genome(alone));
       }
@@ -248,9 +251,23 @@ public final class GenerationLoop {
     origin.put("seed", settings.seed());
     CandidateParams params = new CandidateParams(checked.spec(), genome);
     ArrayNode models = origin.putArray("models");
+    dev.evomerge.worker.eval.GeneLayout layout = checked.spec().layout();
     for (int i = 0; i < settings.sources().size(); i++) {
       ObjectNode m = models.addObject().put("model", checked.spec().sourceUris().get(i));
       m.set("parameters", RunFolder.JSON.valueToTree(params.perModel().get(i)));
+      if (layout.cells() > 1) {
+        // per layer group and filter: layers [start, end), the filter (null: the rest), values
+        ArrayNode cells = m.putArray("cells");
+        for (int c = 0; c < layout.cells(); c++) {
+          int group = c / (layout.filters().size() + 1);
+          int filter = c % (layout.filters().size() + 1);
+          ObjectNode cell = cells.addObject();
+          cell.putArray("layers").add(layout.groupStart(group)).add(layout.groupStart(group + 1));
+          cell.put(
+              "filter", filter < layout.filters().size() ? layout.filters().get(filter) : null);
+          cell.set("parameters", RunFolder.JSON.valueToTree(params.perModel(c).get(i)));
+        }
+      }
     }
     MergedModelWriter.write(
         checked.spec(), genome, folder.bestModelDir(), dtype(settings.outDtype()), provenance);

@@ -3,6 +3,7 @@ package dev.evomerge.driver.run;
 import dev.evomerge.driver.config.RunSettings;
 import dev.evomerge.worker.eval.CandidateParams;
 import dev.evomerge.worker.eval.EvalSpec;
+import dev.evomerge.worker.eval.GeneLayout;
 import dev.evomerge.worker.eval.TaskRow;
 import dev.evomerge.worker.io.CheckpointException;
 import dev.evomerge.worker.io.HfModelFolder;
@@ -149,7 +150,8 @@ public final class Preflight {
             tasks,
             settings.eval().maxLength(),
             settings.eval().batchSize(),
-            hadoop);
+            hadoop,
+            layout(settings.layout(), first, config));
     checkMergeParameters(spec);
     return new CheckedRun(
         spec,
@@ -160,6 +162,31 @@ public final class Preflight {
         config,
         conf,
         List.copyOf(frames));
+  }
+
+  /**
+   * The genes' layout over the model, checked against its layers and tensor names.
+   *
+   * @throws RunError naming {@code evomerge.merge.layer-groups} or {@code .filters}
+   */
+  static GeneLayout layout(
+      RunSettings.LayoutSettings settings, HfModelFolder model, LlamaConfig config) {
+    if (settings.layerGroups() > config.numLayers()) {
+      throw new RunError(
+          String.format(
+              "Invalid evomerge.merge.layer-groups = %d: model %s has %d layers",
+              settings.layerGroups(), model.uri(), config.numLayers()));
+    }
+    for (String filter : settings.filters()) {
+      if (model.tensors().keySet().stream().noneMatch(name -> name.contains(filter))) {
+        throw new RunError(
+            String.format(
+                "evomerge.merge.filters: pattern '%s' matches no tensor of model %s",
+                filter, model.uri()));
+      }
+    }
+    return new GeneLayout(
+        settings.layerGroups(), settings.filters(), settings.softmax(), config.numLayers());
   }
 
   /** The method, its genes and fixed parameters, checked on one genome before any tensor. */

@@ -24,6 +24,8 @@ import java.util.Map;
  * @param maxLength longest token sequence scored, BOS included
  * @param batchSize rows per forward pass
  * @param hadoopConf Hadoop settings (for example {@code fs.s3a.*}) executors open files with
+ * @param layout how the genes spread over layer groups and tensor-name filters ({@link
+ *     GeneLayout#GLOBAL}: one value per source and gene)
  */
 public record EvalSpec(
     List<String> sourceUris,
@@ -37,9 +39,11 @@ public record EvalSpec(
     List<TaskSpec> tasks,
     int maxLength,
     int batchSize,
-    Map<String, String> hadoopConf)
+    Map<String, String> hadoopConf,
+    GeneLayout layout)
     implements Serializable {
   public EvalSpec {
+    layout = layout == null ? GeneLayout.GLOBAL : layout;
     sourceUris = List.copyOf(sourceUris);
     versions = List.copyOf(versions);
     genes = List.copyOf(genes);
@@ -48,9 +52,39 @@ public record EvalSpec(
     hadoopConf = Map.copyOf(hadoopConf);
   }
 
-  /** Genome length: one value per (source, gene). */
+  /** A spec with the plain layout: one value per (source, gene). */
+  public EvalSpec(
+      List<String> sourceUris,
+      String baseUri,
+      List<String> versions,
+      String tokenizerUri,
+      String method,
+      List<String> genes,
+      Map<String, Object> global,
+      long seed,
+      List<TaskSpec> tasks,
+      int maxLength,
+      int batchSize,
+      Map<String, String> hadoopConf) {
+    this(
+        sourceUris,
+        baseUri,
+        versions,
+        tokenizerUri,
+        method,
+        genes,
+        global,
+        seed,
+        tasks,
+        maxLength,
+        batchSize,
+        hadoopConf,
+        GeneLayout.GLOBAL);
+  }
+
+  /** Genome length: one value per (source, gene, cell of the layout). */
   public int genomeLength() {
-    return sourceUris.size() * genes.size();
+    return sourceUris.size() * genes.size() * layout.cells();
   }
 
   /** The same run scored on other tasks (the held-out evaluation). */
@@ -67,7 +101,8 @@ public record EvalSpec(
         other,
         maxLength,
         batchSize,
-        hadoopConf);
+        hadoopConf,
+        layout);
   }
 
   /** The normalised linear merge over the same sources: a genome of one weight per source. */
