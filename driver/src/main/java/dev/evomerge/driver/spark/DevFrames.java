@@ -47,7 +47,7 @@ public final class DevFrames {
     }
     Map<String, List<TaskExample>> read = new HashMap<>();
     for (TaskSources.FrameTask frame : checked.frames()) {
-      read.put(key(frame.task()), examples(spark, frame));
+      read.put(key(frame.task()), examples(spark, frame, checked.spec().hadoopConf()));
     }
     return checked.withRows(
         rows(checked.spec().tasks(), checked.rows(), read),
@@ -77,19 +77,23 @@ public final class DevFrames {
     return task.name() + "\n" + task.data();
   }
 
-  private static List<TaskExample> examples(SparkSession spark, TaskSources.FrameTask frame) {
+  private static List<TaskExample> examples(
+      SparkSession spark, TaskSources.FrameTask frame, Map<String, String> hadoopConf) {
     TaskSpec task = frame.task();
     List<String> lines = new ArrayList<>();
     try {
+      // the run's Hadoop settings (S3A endpoint, keys) as reader options, which Spark gives the
+      // filesystem even when the session was started without them
       Dataset<Row> df =
           frame.format().equals("csv")
               ? spark
                   .read()
+                  .options(hadoopConf)
                   .option("header", "true")
                   .option("multiLine", "true")
                   .option("mode", "FAILFAST")
                   .csv(task.data())
-              : spark.read().parquet(task.data());
+              : spark.read().options(hadoopConf).parquet(task.data());
       // sorted here, not by Spark: a small dev set, and no shuffle before the first generation
       List<Row> rows =
           new ArrayList<>(

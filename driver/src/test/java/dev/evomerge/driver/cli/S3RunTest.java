@@ -184,11 +184,35 @@ class S3RunTest {
   void aRunFolderOnS3IsWrittenThereAndResumedFromThere() throws Exception {
     Configuration conf = hadoop();
     FileSystem s3 = new org.apache.hadoop.fs.Path("s3a://zoo/").getFileSystem(conf);
+    // the dev set as Parquet on S3: columns checked over S3A, rows read by Spark's reader
+    List<org.apache.spark.sql.Row> texts = new java.util.ArrayList<>();
+    for (String line : Files.readAllLines(ToyFixtures.zoo().devSet())) {
+      texts.add(
+          org.apache.spark.sql.RowFactory.create(
+              new ObjectMapper().readTree(line).get("text").asText()));
+    }
+    Path parquet = tmp.resolve("dev.parquet");
+    TestSpark.session()
+        .createDataFrame(
+            texts,
+            new org.apache.spark.sql.types.StructType()
+                .add("text", org.apache.spark.sql.types.DataTypes.StringType))
+        .coalesce(1)
+        .write()
+        .parquet(parquet.toString());
+    FileUtil.copy(
+        FileSystem.getLocal(new Configuration()),
+        new org.apache.hadoop.fs.Path(parquet.toUri()),
+        s3,
+        new org.apache.hadoop.fs.Path("s3a://zoo/dev.parquet"),
+        false,
+        conf);
     Path file = tmp.resolve("s3-folder.conf");
     Files.writeString(
         file,
         ToyFixtures.config(tmp.resolve("unused"))
             + "\nevomerge.run.output-root = \"s3a://zoo/runs\"\n"
+            + "evomerge.eval.dev-set = \"s3a://zoo/dev.parquet\"\n"
             + s3Settings());
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
     ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -236,7 +260,7 @@ class S3RunTest {
     assertEquals(
         3, read(s3, new org.apache.hadoop.fs.Path(dir, "generations.jsonl")).split("\n").length);
 
-    // the same as an uninterrupted three-generation run
+    // the same as an uninterrupted three-generation run (on the local JSON-lines dev set)
     Path local = tmp.resolve("local-runs");
     Path localConf = tmp.resolve("local.conf");
     Files.writeString(localConf, ToyFixtures.config(local));
