@@ -7,17 +7,16 @@ import dev.evomerge.driver.config.RunSettings;
 import dev.evomerge.driver.run.GenerationLoop;
 import dev.evomerge.driver.run.Preflight;
 import dev.evomerge.driver.run.RunError;
+import dev.evomerge.driver.run.RunFiles;
 import dev.evomerge.driver.run.RunFolder;
 import dev.evomerge.driver.search.SearchRun;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Comparator;
+import java.io.UncheckedIOException;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
-import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
 
 /** {@code evomerge resume RUN_DIR [--set key=value ...]}. */
 final class ResumeCommand {
@@ -56,25 +55,36 @@ final class ResumeCommand {
       err.println(USAGE);
       return 2;
     }
-    return execute(Path.of(dirArg), options.sets, out, err);
+    return execute(dirArg, options.sets, out, err);
   }
 
-  static int execute(Path dir, List<String> sets, PrintStream out, PrintStream err) {
+  /**
+   * Resumes the run folder at {@code dir}, a local path or a URI on any Hadoop filesystem; the
+   * folder is reached with the {@code spark.hadoop.*} settings among {@code sets} (S3A endpoint and
+   * credentials, which the saved config does not hold in full), then the saved config.
+   */
+  static int execute(String dir, List<String> sets, PrintStream out, PrintStream err) {
     RunSettings settings;
     Preflight.CheckedRun checked;
     SearchRun search;
     try {
-      Path config = dir.resolve("config.conf");
-      if (!Files.isRegularFile(config)) {
-        throw new RunError(dir + " is not a run folder (no config.conf)");
-      }
+      Configuration reach = new Configuration();
+      ConfigLoader.hadoopOverrides(sets).forEach(reach::set);
+      RunFiles files = RunFiles.at(dir, reach);
+      String config =
+          files
+              .read("config.conf")
+              .orElseThrow(() -> new RunError(dir + " is not a run folder (no config.conf)"));
       String state =
-          new ObjectMapper().readTree(dir.resolve("status.json").toFile()).path("state").asText();
-      settings = ConfigLoader.load(config.toFile(), sets);
-      Path checkpoint = dir.resolve("checkpoint/search.json");
+          new ObjectMapper()
+              .readTree(files.read("status.json").orElse("{}"))
+              .path("state")
+              .asText();
+      settings = ConfigLoader.load(config, files.path("config.conf").toString(), sets);
+      Optional<String> checkpoint = files.read("checkpoint/search.json");
       search =
-          Files.exists(checkpoint)
-              ? SearchRun.restore(Files.readString(checkpoint, StandardCharsets.UTF_8))
+          checkpoint.isPresent()
+              ? SearchRun.restore(checkpoint.get())
               : GenerationLoop.newSearch(settings);
       if ("completed".equals(state) && search.generations() >= settings.generations()) {
         throw new RunError(
@@ -88,29 +98,15 @@ final class ResumeCommand {
     } catch (ConfigError | RunError e) {
       err.println("evomerge: " + e.getMessage());
       return 2;
-    } catch (IOException | IllegalArgumentException e) {
+    } catch (IOException | UncheckedIOException | IllegalArgumentException e) {
       err.println("evomerge: cannot resume " + dir + ": " + e.getMessage());
       return 2;
     }
-    deleteRecursively(dir.resolve("best"));
     out.printf(
         "resuming %s after generation %d of %d%n",
         dir, search.generations(), settings.generations());
-    RunFolder folder = RunFolder.reopen(dir, search.generations());
+    // the best model and report of an earlier attempt are replaced by the resumed run's
+    RunFolder folder = RunFolder.reopen(dir, search.generations(), checked.hadoopConf());
     return RunCommand.runInFolder(settings, checked, folder, search, out, err);
-  }
-
-  /** The best model of an earlier attempt is replaced by the resumed run's. */
-  private static void deleteRecursively(Path path) {
-    if (!Files.exists(path)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(path)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    } catch (IOException e) {
-      throw new RunError("Cannot remove the earlier best model in " + path, e);
-    }
   }
 }

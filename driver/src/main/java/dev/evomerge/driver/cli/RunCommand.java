@@ -12,6 +12,7 @@ import dev.evomerge.driver.run.RunPointers;
 import dev.evomerge.driver.run.WarmStart;
 import dev.evomerge.driver.search.SearchRun;
 import dev.evomerge.driver.spark.ConsoleProgress;
+import dev.evomerge.driver.spark.DevFrames;
 import dev.evomerge.driver.spark.SparkGenerationEvaluator;
 import dev.evomerge.driver.spark.SparkSessions;
 import java.io.File;
@@ -88,7 +89,11 @@ public final class RunCommand {
       return 2;
     }
     RunFolder folder =
-        RunFolder.create(settings.outputRoot(), settings.name(), settings.renderedConfig());
+        RunFolder.create(
+            settings.outputRoot(),
+            settings.name(),
+            settings.renderedConfig(),
+            checked.hadoopConf());
     return runInFolder(settings, checked, folder, search, out, err);
   }
 
@@ -103,12 +108,24 @@ public final class RunCommand {
       SearchRun search,
       PrintStream out,
       PrintStream err) {
-    out.println("run folder: " + folder.dir().toAbsolutePath());
+    out.println("run folder: " + folder.location());
     // a session this command starts is stopped at the end, which also closes the event log
     boolean ownSession = SparkSession.getDefaultSession().isEmpty();
     SparkSession spark =
         SparkSessions.getOrCreate(
-            SparkSessions.withEventLog(settings.spark(), folder.dir().resolve("eventlog")));
+            SparkSessions.withEventLog(settings.spark(), folder::eventLogDir));
+    try {
+      // Parquet and CSV tasks are read with Spark's reader, before the first generation
+      checked = DevFrames.read(spark, checked);
+    } catch (RunError e) {
+      folder.writeStatus("failed", e.getMessage());
+      folder.close();
+      if (ownSession) {
+        spark.stop();
+      }
+      err.println("evomerge: " + e.getMessage());
+      return 2;
+    }
     try (SparkGenerationEvaluator evaluator =
         new SparkGenerationEvaluator(
             spark,

@@ -75,6 +75,44 @@ public final class ConfigLoader {
         throw new ConfigError("Invalid config file " + file + ": " + e.getMessage(), e);
       }
     }
+    return load(reference, user, overrides);
+  }
+
+  /**
+   * Loads and validates the settings from HOCON {@code text} (a run folder's {@code config.conf}
+   * read from any filesystem), named {@code origin} in errors.
+   */
+  public static RunSettings load(String text, String origin, List<String> overrides) {
+    Config user;
+    try {
+      user =
+          ConfigFactory.parseString(
+              text, ConfigParseOptions.defaults().setOriginDescription(origin));
+    } catch (ConfigException e) {
+      throw new ConfigError("Invalid config file " + origin + ": " + e.getMessage(), e);
+    }
+    return load(reference(), user, overrides);
+  }
+
+  /**
+   * The {@code spark.hadoop.*} settings among {@code --set} overrides, prefix removed: what a
+   * command needs to reach a run folder (S3A endpoint, credentials) before it reads its config.
+   */
+  public static Map<String, String> hadoopOverrides(List<String> overrides) {
+    Map<String, String> out = new TreeMap<>();
+    for (String override : overrides) {
+      for (Map.Entry<String, ConfigValue> e : parseOverride(override).entrySet()) {
+        String key = String.join(".", ConfigUtil.splitPath(e.getKey()));
+        if (key.startsWith("spark.hadoop.")) {
+          out.put(
+              key.substring("spark.hadoop.".length()), String.valueOf(e.getValue().unwrapped()));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static RunSettings load(Config reference, Config user, List<String> overrides) {
     Config system = ConfigFactory.empty();
     Config props = ConfigFactory.systemProperties();
     if (props.hasPath("evomerge")) {
@@ -187,6 +225,25 @@ public final class ConfigLoader {
         "must be one of " + MergeMethods.names() + nearest(method, MergeMethods.names()));
     List<String> genes = c.getStringList("evomerge.merge.genes");
     check(c, !genes.isEmpty(), "evomerge.merge.genes", "must name at least one parameter");
+    int layerGroups = c.getInt("evomerge.merge.layer-groups");
+    check(c, layerGroups >= 1, "evomerge.merge.layer-groups", "must be at least 1");
+    List<String> filters = c.getStringList("evomerge.merge.filters");
+    check(
+        c,
+        filters.stream().noneMatch(String::isEmpty),
+        "evomerge.merge.filters",
+        "must not contain an empty name pattern");
+    check(
+        c,
+        filters.stream().distinct().count() == filters.size(),
+        "evomerge.merge.filters",
+        "names a pattern twice");
+    boolean softmax = c.getBoolean("evomerge.merge.softmax");
+    check(
+        c,
+        !softmax || genes.contains("weight"),
+        "evomerge.merge.softmax",
+        "needs weight among evomerge.merge.genes (softmax normalises the weights)");
     String strategy = c.getString("evomerge.search.strategy");
     check(
         c,
@@ -271,7 +328,8 @@ public final class ConfigLoader {
             gpusPerTask),
         spark,
         render(c),
-        c.getBoolean("evomerge.run.record-examples"));
+        c.getBoolean("evomerge.run.record-examples"),
+        new RunSettings.LayoutSettings(layerGroups, filters, softmax));
   }
 
   /**

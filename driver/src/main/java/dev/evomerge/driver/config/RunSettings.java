@@ -26,13 +26,69 @@ public record RunSettings(
     EvalSettings eval,
     Map<String, String> spark,
     String renderedConfig,
-    boolean recordExamples) {
+    boolean recordExamples,
+    LayoutSettings layout) {
 
   public RunSettings {
+    layout = layout == null ? LayoutSettings.GLOBAL : layout;
     sources = List.copyOf(sources);
     genes = List.copyOf(genes);
     mergeParameters = Map.copyOf(mergeParameters);
     spark = Map.copyOf(spark);
+  }
+
+  /** Settings with one value per source and gene for the whole model (no layer groups). */
+  public RunSettings(
+      String name,
+      String outputRoot,
+      long seed,
+      int generations,
+      List<String> sources,
+      String base,
+      String tokenizerSource,
+      String mergeMethod,
+      List<String> genes,
+      Map<String, Object> mergeParameters,
+      String outDtype,
+      SearchSettings search,
+      EvalSettings eval,
+      Map<String, String> spark,
+      String renderedConfig) {
+    this(
+        name,
+        outputRoot,
+        seed,
+        generations,
+        sources,
+        base,
+        tokenizerSource,
+        mergeMethod,
+        genes,
+        mergeParameters,
+        outDtype,
+        search,
+        eval,
+        spark,
+        renderedConfig,
+        true,
+        LayoutSettings.GLOBAL);
+  }
+
+  /**
+   * {@code evomerge.merge.layer-groups}, {@code .filters}, {@code .softmax}: how the genes spread
+   * over the model.
+   */
+  public record LayoutSettings(int layerGroups, List<String> filters, boolean softmax) {
+    public static final LayoutSettings GLOBAL = new LayoutSettings(1, List.of(), false);
+
+    public LayoutSettings {
+      filters = List.copyOf(filters);
+    }
+
+    /** Values per source and gene: one per (layer group, filter or the rest). */
+    public int cells() {
+      return layerGroups * (filters.size() + 1);
+    }
   }
 
   /** {@code evomerge.search.*}. */

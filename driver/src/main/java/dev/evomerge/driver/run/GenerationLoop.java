@@ -234,14 +234,14 @@ public final class GenerationLoop {
     int n = settings.sources().size();
     List<String> genes = settings.genes();
     int g = genes.size();
-    double[] lower = new double[n * g];
-    double[] upper = new double[n * g];
-    for (int i = 0; i < n; i++) {
-      for (int j = 0; j < g; j++) {
-        boolean fraction = FRACTION_GENES.contains(genes.get(j));
-        lower[i * g + j] = fraction ? 0.01 : s.lower();
-        upper[i * g + j] = fraction ? 1.0 : s.upper();
-      }
+    // genome index (i * g + j) * cells + c: source i, gene j, cell c (layer group and filter)
+    int cells = settings.layout().cells();
+    double[] lower = new double[n * g * cells];
+    double[] upper = new double[n * g * cells];
+    for (int k = 0; k < lower.length; k++) {
+      boolean fraction = FRACTION_GENES.contains(genes.get(k / cells % g));
+      lower[k] = fraction ? 0.01 : s.lower();
+      upper[k] = fraction ? 1.0 : s.upper();
     }
     return new Bounds(lower, upper, null);
   }
@@ -258,6 +258,7 @@ public final class GenerationLoop {
     Bounds bounds = bounds(settings);
     int n = settings.sources().size();
     int g = settings.genes().size();
+    int cells = settings.layout().cells();
     boolean all = java.util.stream.IntStream.range(0, n).allMatch(sources);
     if (all) {
       initial.add(new Genome(bounds.center()));
@@ -267,10 +268,13 @@ public final class GenerationLoop {
       if (!sources.test(i)) {
         continue;
       }
+      // source i alone: its weight at the top, the other weights at the bottom, in every cell
       double[] alone = bounds.center();
       for (int k = 0; k < n; k++) {
-        alone[k * g + weight] =
-            k == i ? bounds.upper()[k * g + weight] : bounds.lower()[k * g + weight];
+        for (int c = 0; c < cells; c++) {
+          int at = (k * g + weight) * cells + c;
+          alone[at] = k == i ? bounds.upper()[at] : bounds.lower()[at];
+        }
       }
       initial.add(new Genome(alone));
     }
@@ -280,7 +284,7 @@ public final class GenerationLoop {
   private void writeBest(Evaluated best) {
     if (best == null || !Double.isFinite(best.fitness())) {
       throw new RunError(
-          "Every candidate failed; the errors are in " + folder.dir().resolve("history.jsonl"));
+          "Every candidate failed; the errors are in " + folder.files().path("history.jsonl"));
     }
     double[] genome = best.genome().genes();
     ObjectNode provenance = RunFolder.JSON.createObjectNode();
@@ -290,23 +294,29 @@ public final class GenerationLoop {
     origin.put("seed", settings.seed());
     CandidateParams params = new CandidateParams(checked.spec(), genome);
     ArrayNode models = origin.putArray("models");
+    dev.evomerge.worker.eval.GeneLayout layout = checked.spec().layout();
     for (int i = 0; i < settings.sources().size(); i++) {
       ObjectNode m = models.addObject().put("model", checked.spec().sourceUris().get(i));
       m.set("parameters", RunFolder.JSON.valueToTree(params.perModel().get(i)));
+      if (layout.cells() > 1) {
+        // per layer group and filter: layers [start, end), the filter (null: the rest), values
+        ArrayNode cells = m.putArray("cells");
+        for (int c = 0; c < layout.cells(); c++) {
+          int group = c / (layout.filters().size() + 1);
+          int filter = c % (layout.filters().size() + 1);
+          ObjectNode cell = cells.addObject();
+          cell.putArray("layers").add(layout.groupStart(group)).add(layout.groupStart(group + 1));
+          cell.put(
+              "filter", filter < layout.filters().size() ? layout.filters().get(filter) : null);
+          cell.set("parameters", RunFolder.JSON.valueToTree(params.perModel(c).get(i)));
+        }
+      }
     }
     MergedModelWriter.write(
-        checked.spec(),
-        genome,
-        new org.apache.hadoop.fs.Path(folder.bestModelDir().toUri()),
-        dtype(settings.outDtype()),
-        provenance);
-    try {
-      java.nio.file.Files.writeString(
-          folder.bestModelDir().resolve("recipe.yaml"),
-          RecipeYaml.write(MergedModelWriter.recipe(checked.spec(), genome, settings.outDtype())));
-    } catch (java.io.IOException e) {
-      throw new RunError("Cannot write recipe.yaml in " + folder.bestModelDir(), e);
-    }
+        checked.spec(), genome, folder.bestModelDir(), dtype(settings.outDtype()), provenance);
+    folder.writeText(
+        "best/recipe.yaml",
+        RecipeYaml.write(MergedModelWriter.recipe(checked.spec(), genome, settings.outDtype())));
     folder.writeJson("best.json", origin);
     console.printf(
         Locale.ROOT,
@@ -318,7 +328,7 @@ public final class GenerationLoop {
 
   private void writeReport(Result result, List<HeldOutEvaluation.Entry> table) {
     StringBuilder md = new StringBuilder();
-    md.append("# evomerge run ").append(folder.dir().getFileName()).append("\n\n");
+    md.append("# evomerge run ").append(folder.files().dir().getName()).append("\n\n");
     md.append("- merge method: `").append(settings.mergeMethod()).append("`, genes ");
     md.append(settings.genes()).append(" per source");
     if (checked.spec().baseUri() != null) {
@@ -366,11 +376,7 @@ public final class GenerationLoop {
       doc.set("models", json);
       folder.writeJson("test-evaluation.json", doc);
     }
-    try {
-      java.nio.file.Files.writeString(folder.dir().resolve("report.md"), md.toString());
-    } catch (java.io.IOException e) {
-      throw new RunError("Cannot write report.md in " + folder.dir(), e);
-    }
+    folder.writeText("report.md", md.toString());
   }
 
   private static String format(double v) {

@@ -3,6 +3,7 @@ package dev.evomerge.driver.run;
 import dev.evomerge.driver.config.RunSettings;
 import dev.evomerge.worker.eval.CandidateParams;
 import dev.evomerge.worker.eval.EvalSpec;
+import dev.evomerge.worker.eval.GeneLayout;
 import dev.evomerge.worker.eval.TaskRow;
 import dev.evomerge.worker.io.CheckpointException;
 import dev.evomerge.worker.io.HfModelFolder;
@@ -38,7 +39,9 @@ public final class Preflight {
 
   /**
    * What a checked run needs; {@code testRows} is empty and {@code testFitness} null when no
-   * held-out data is configured.
+   * held-out data is configured. {@code frames} are the tasks (dev and held-out) whose rows a Spark
+   * reader reads once Spark runs (Parquet, CSV; their columns are checked): {@code rows} and {@code
+   * testRows} hold theirs only after {@link #withRows}.
    */
   public record CheckedRun(
       EvalSpec spec,
@@ -47,7 +50,22 @@ public final class Preflight {
       List<TaskRow> testRows,
       FitnessFunction testFitness,
       LlamaConfig modelConfig,
-      Configuration hadoopConf) {}
+      Configuration hadoopConf,
+      List<TaskSources.FrameTask> frames) {
+
+    /** The same run with every task's rows, the frames' included (none left to read). */
+    public CheckedRun withRows(List<TaskRow> rows, List<TaskRow> testRows) {
+      return new CheckedRun(
+          spec,
+          List.copyOf(rows),
+          fitness,
+          List.copyOf(testRows),
+          testFitness,
+          modelConfig,
+          hadoopConf,
+          List.of());
+    }
+  }
 
   public static CheckedRun check(RunSettings settings) {
     try {
@@ -102,19 +120,29 @@ public final class Preflight {
 
     GenerationLoop.newSearch(settings); // strategy name and options checked before Spark starts
 
+    List<TaskSources.FrameTask> frames = new ArrayList<>();
     List<TaskSpec> tasks =
-        tasks(settings.eval().devSet(), "dev", settings.eval().tasks(), "evomerge.eval.tasks");
+        tasks(
+            settings.eval().devSet(),
+            "dev",
+            settings.eval().tasks(),
+            "evomerge.eval.tasks",
+            "evomerge.eval.dev-set",
+            frames);
     FitnessFunction fitness = fitness(tasks, "evomerge.eval.tasks");
-    List<TaskRow> rows = rows(tasks, conf);
     List<TaskSpec> testTasks =
         tasks(
             settings.eval().testSet(),
             "test",
             settings.eval().testTasks(),
-            "evomerge.eval.test-tasks");
+            "evomerge.eval.test-tasks",
+            "evomerge.eval.test-set",
+            frames);
     FitnessFunction testFitness =
         testTasks.isEmpty() ? null : fitness(testTasks, "evomerge.eval.test-tasks");
-    List<TaskRow> testRows = rows(testTasks, conf);
+    frames.forEach(f -> TaskSources.checkColumns(f, conf));
+    List<TaskRow> rows = rows(tasks, frames, conf);
+    List<TaskRow> testRows = rows(testTasks, frames, conf);
 
     EvalSpec spec =
         new EvalSpec(
@@ -130,10 +158,43 @@ public final class Preflight {
             settings.eval().maxLength(),
             settings.eval().batchSize(),
             hadoop,
-            settings.recordExamples());
+            settings.recordExamples(),
+            layout(settings.layout(), first, config));
     checkMergeParameters(spec);
     return new CheckedRun(
-        spec, List.copyOf(rows), fitness, List.copyOf(testRows), testFitness, config, conf);
+        spec,
+        List.copyOf(rows),
+        fitness,
+        List.copyOf(testRows),
+        testFitness,
+        config,
+        conf,
+        List.copyOf(frames));
+  }
+
+  /**
+   * The genes' layout over the model, checked against its layers and tensor names.
+   *
+   * @throws RunError naming {@code evomerge.merge.layer-groups} or {@code .filters}
+   */
+  static GeneLayout layout(
+      RunSettings.LayoutSettings settings, HfModelFolder model, LlamaConfig config) {
+    if (settings.layerGroups() > config.numLayers()) {
+      throw new RunError(
+          String.format(
+              "Invalid evomerge.merge.layer-groups = %d: model %s has %d layers",
+              settings.layerGroups(), model.uri(), config.numLayers()));
+    }
+    for (String filter : settings.filters()) {
+      if (model.tensors().keySet().stream().noneMatch(name -> name.contains(filter))) {
+        throw new RunError(
+            String.format(
+                "evomerge.merge.filters: pattern '%s' matches no tensor of model %s",
+                filter, model.uri()));
+      }
+    }
+    return new GeneLayout(
+        settings.layerGroups(), settings.filters(), settings.softmax(), config.numLayers());
   }
 
   /** The method, its genes and fixed parameters, checked on one genome before any tensor. */
@@ -152,12 +213,25 @@ public final class Preflight {
     }
   }
 
-  /** Configured tasks, the loglik shorthand first, with data paths made absolute URIs. */
+  /**
+   * Configured tasks, the loglik shorthand first, with data paths made absolute URIs; those whose
+   * data is Parquet or CSV (the {@code format} key, or the extension) are added to {@code frames}.
+   */
   static List<TaskSpec> tasks(
-      String shorthand, String shorthandName, List<Map<String, Object>> configured, String key) {
+      String shorthand,
+      String shorthandName,
+      List<Map<String, Object>> configured,
+      String key,
+      String shorthandKey,
+      List<TaskSources.FrameTask> frames) {
     List<TaskSpec> out = new ArrayList<>();
     if (shorthand != null) {
-      out.add(TaskSpec.of(shorthandName, toUri(shorthand), TaskKind.LOGLIK, 1.0));
+      TaskSpec task = TaskSpec.of(shorthandName, toUri(shorthand), TaskKind.LOGLIK, 1.0);
+      out.add(task);
+      String format = TaskSources.format(task.data(), null, shorthandKey);
+      if (!format.equals("json")) {
+        frames.add(new TaskSources.FrameTask(task, format, shorthandKey));
+      }
     }
     for (int i = 0; i < configured.size(); i++) {
       Map<String, Object> m = new LinkedHashMap<>(configured.get(i));
@@ -165,10 +239,17 @@ public final class Preflight {
         m.put("data", toUri(data));
       }
       String where = key + "[" + i + "]";
+      Object explicit = m.remove("format");
+      TaskSpec task;
       try {
-        out.add(TaskSpec.fromMap(m, where));
+        task = TaskSpec.fromMap(m, where);
       } catch (IllegalArgumentException e) {
         throw new RunError(e.getMessage() + " (" + where + ")", e);
+      }
+      out.add(task);
+      String format = TaskSources.format(task.data(), explicit, where + ".format");
+      if (!format.equals("json")) {
+        frames.add(new TaskSources.FrameTask(task, format, where));
       }
     }
     return out;
@@ -182,10 +263,17 @@ public final class Preflight {
     }
   }
 
-  /** Every task's rows, read and checked here, before any cluster work. */
-  private static List<TaskRow> rows(List<TaskSpec> tasks, Configuration conf) {
+  /**
+   * The rows of every JSON-lines task, read and checked here, before any cluster work (those of
+   * {@code frames} are read by Spark).
+   */
+  private static List<TaskRow> rows(
+      List<TaskSpec> tasks, List<TaskSources.FrameTask> frames, Configuration conf) {
     List<TaskRow> rows = new ArrayList<>();
     for (TaskSpec task : tasks) {
+      if (frames.stream().anyMatch(f -> f.task() == task)) {
+        continue;
+      }
       List<TaskExample> examples;
       try {
         examples = TaskData.read(task, conf);

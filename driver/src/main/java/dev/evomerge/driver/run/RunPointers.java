@@ -201,8 +201,7 @@ public final class RunPointers {
             checked.testFitness().tasks(),
             spec.maxLength(),
             spec.batchSize(),
-            spec.hadoopConf(),
-            false);
+            spec.hadoopConf());
     CandidateResult r;
     try (GenerationEvaluator e = factory.create(alone, checked.testRows())) {
       r =

@@ -76,21 +76,24 @@ public final class WarmStart {
     }
     int g = genes.size();
     int gp = priorGenes.size();
+    // genome index (source * genes + gene) * cells + cell, as GenerationLoop.bounds lays it out
+    int cells = settings.layout().cells();
     Set<Genome> mapped = new LinkedHashSet<>();
     for (Evaluated e : population) {
       double[] old = e.genome().genes();
-      if (old.length != priorSources.size() * gp) {
+      if (old.length != priorSources.size() * gp * cells) {
         throw new RunError(
             String.format(
-                "Run %s has genomes of length %d but %d sources x %d genes in its config.conf",
-                previous, old.length, priorSources.size(), gp));
+                "Run %s has genomes of length %d, not its %d sources x %d genes x %d layer-group"
+                    + " and filter cells of this run (evomerge.merge.layer-groups, .filters)",
+                previous, old.length, priorSources.size(), gp, cells));
       }
       double[] x = centre.clone();
       for (int i = 0; i < sources.size(); i++) {
         for (int j = 0; j < g; j++) {
           int q = priorGenes.indexOf(genes.get(j));
-          if (sourceMap[i] >= 0 && q >= 0) {
-            x[i * g + j] = old[sourceMap[i] * gp + q];
+          for (int c = 0; sourceMap[i] >= 0 && q >= 0 && c < cells; c++) {
+            x[(i * g + j) * cells + c] = old[(sourceMap[i] * gp + q) * cells + c];
           }
         }
       }

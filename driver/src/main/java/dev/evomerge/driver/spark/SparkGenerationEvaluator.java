@@ -14,6 +14,7 @@ import org.apache.spark.SparkContext;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.resource.ResourceProfile;
 import org.apache.spark.resource.ResourceProfileBuilder;
@@ -35,6 +36,7 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
   private final SparkSession spark;
   private final JavaSparkContext jsc;
   private final Broadcast<EvalSpec> spec;
+  private final Broadcast<TaskRow[]> rows;
   private final JavaRDD<TaskRow> shards;
   private final int shardCount;
   private final ResourceProfile profile;
@@ -67,9 +69,33 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
     this.tokensScored = spark.sparkContext().longAccumulator("evomerge tokens scored");
     this.materialised = spark.sparkContext().longAccumulator("evomerge candidates materialised");
     this.spec = jsc.broadcast(spec);
-    // rows were read and checked on the driver; spread round-robin so every shard holds a mix of
-    // tasks and lengths, and kept in executor memory for every generation
-    this.shards = jsc.parallelize(rows, shardCount).persist(StorageLevel.MEMORY_ONLY());
+    // rows were read and checked on the driver; broadcast once and cut into shards that
+    // executors keep in memory for every generation, so no task carries rows
+    this.rows = jsc.broadcast(rows.toArray(new TaskRow[0]));
+    this.shards = shards(jsc, this.rows, shardCount).persist(StorageLevel.MEMORY_ONLY());
+  }
+
+  /**
+   * Shard {@code i} of {@code k} holds rows {@code [i*n/k, (i+1)*n/k)} of the broadcast, as {@code
+   * parallelize} slices a list, read from the broadcast on the executor: a partition is only its
+   * index.
+   */
+  static JavaRDD<TaskRow> shards(JavaSparkContext jsc, Broadcast<TaskRow[]> rows, int shardCount) {
+    List<Integer> ids = java.util.stream.IntStream.range(0, shardCount).boxed().toList();
+    return jsc.parallelize(ids, shardCount).flatMap(new ShardRows(rows, shardCount));
+  }
+
+  /** The rows of one shard, from the broadcast. */
+  private record ShardRows(Broadcast<TaskRow[]> rows, int shardCount)
+      implements FlatMapFunction<Integer, TaskRow> {
+    @Override
+    public java.util.Iterator<TaskRow> call(Integer shard) {
+      TaskRow[] all = rows.value();
+      long n = all.length;
+      int from = (int) (shard * n / shardCount);
+      int to = (int) ((shard + 1) * n / shardCount);
+      return java.util.Arrays.asList(all).subList(from, to).iterator();
+    }
   }
 
   @Override
@@ -136,6 +162,7 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
       spark.sparkContext().removeSparkListener(progress);
     }
     shards.unpersist(false);
+    rows.destroy();
     spec.destroy();
   }
 }

@@ -198,4 +198,131 @@ class S3RunTest {
     assertTrue(first.get("architecture").get("layers").asInt() > 0);
     assertTrue(first.get("tensors").size() > 0);
   }
+
+  /** The S3 settings as {@code --set} overrides, as a user resuming a run on S3 gives them. */
+  private static List<String> s3Sets() {
+    return List.of(
+        "spark.hadoop.fs.s3a.endpoint=http://127.0.0.1:" + proxy.getPort(),
+        "\"spark.hadoop.fs.s3a.endpoint.region\"=us-east-1",
+        "spark.hadoop.fs.s3a.path.style.access=true",
+        "spark.hadoop.fs.s3a.connection.ssl.enabled=false",
+        "spark.hadoop.fs.s3a.aws.credentials.provider="
+            + "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        "spark.hadoop.fs.s3a.access.key=" + KEY,
+        "spark.hadoop.fs.s3a.secret.key=" + SECRET);
+  }
+
+  private static String read(FileSystem fs, org.apache.hadoop.fs.Path path) throws Exception {
+    try (var in = fs.open(path)) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  private static List<String> fitnessColumn(String history) throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    List<String> out = new java.util.ArrayList<>();
+    for (String line : history.split("\n")) {
+      JsonNode h = json.readTree(line);
+      out.add(h.get("candidate") + " " + h.get("genome") + " " + h.get("fitness"));
+    }
+    return out;
+  }
+
+  @Test
+  void aRunFolderOnS3IsWrittenThereAndResumedFromThere() throws Exception {
+    Configuration conf = hadoop();
+    FileSystem s3 = new org.apache.hadoop.fs.Path("s3a://zoo/").getFileSystem(conf);
+    // the dev set as Parquet on S3: columns checked over S3A, rows read by Spark's reader
+    List<org.apache.spark.sql.Row> texts = new java.util.ArrayList<>();
+    for (String line : Files.readAllLines(ToyFixtures.zoo().devSet())) {
+      texts.add(
+          org.apache.spark.sql.RowFactory.create(
+              new ObjectMapper().readTree(line).get("text").asText()));
+    }
+    Path parquet = tmp.resolve("dev.parquet");
+    TestSpark.session()
+        .createDataFrame(
+            texts,
+            new org.apache.spark.sql.types.StructType()
+                .add("text", org.apache.spark.sql.types.DataTypes.StringType))
+        .coalesce(1)
+        .write()
+        .parquet(parquet.toString());
+    FileUtil.copy(
+        FileSystem.getLocal(new Configuration()),
+        new org.apache.hadoop.fs.Path(parquet.toUri()),
+        s3,
+        new org.apache.hadoop.fs.Path("s3a://zoo/dev.parquet"),
+        false,
+        conf);
+    Path file = tmp.resolve("s3-folder.conf");
+    Files.writeString(
+        file,
+        ToyFixtures.config(tmp.resolve("unused"))
+            + "\nevomerge.run.output-root = \"s3a://zoo/runs\"\n"
+            + "evomerge.eval.dev-set = \"s3a://zoo/dev.parquet\"\n"
+            + s3Settings());
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream errs = new PrintStream(err, true, StandardCharsets.UTF_8);
+    assertEquals(0, RunCommand.execute(file.toFile(), List.of(), quiet, errs), err.toString());
+    assertTrue(!Files.exists(tmp.resolve("unused")), "nothing is written locally");
+    org.apache.hadoop.fs.FileStatus[] runs =
+        s3.listStatus(new org.apache.hadoop.fs.Path("s3a://zoo/runs"));
+    assertEquals(1, runs.length);
+    org.apache.hadoop.fs.Path dir = runs[0].getPath();
+    ObjectMapper json = new ObjectMapper();
+    assertEquals(
+        "completed",
+        json.readTree(read(s3, new org.apache.hadoop.fs.Path(dir, "status.json")))
+            .get("state")
+            .asText());
+    assertEquals(
+        2 * 4, read(s3, new org.apache.hadoop.fs.Path(dir, "history.jsonl")).split("\n").length);
+    assertEquals(
+        2, read(s3, new org.apache.hadoop.fs.Path(dir, "generations.jsonl")).split("\n").length);
+    for (String name :
+        List.of(
+            "config.conf",
+            "checkpoint/search.json",
+            "best.json",
+            "report.md",
+            "best/recipe.yaml",
+            "best/config.json",
+            "best/evomerge-complete.json")) {
+      assertTrue(s3.exists(new org.apache.hadoop.fs.Path(dir, name)), name);
+    }
+    assertTrue(
+        !read(s3, new org.apache.hadoop.fs.Path(dir, "config.conf")).contains(SECRET),
+        "the S3 secret must not reach the run folder");
+    // no temporary or checksum files: objects are written in place, in one upload each
+    for (org.apache.hadoop.fs.FileStatus f : s3.listStatus(dir)) {
+      assertTrue(!f.getPath().getName().startsWith("."), f.getPath().toString());
+    }
+
+    // resumed from S3 to a third generation, with the S3 settings given again
+    List<String> sets = new java.util.ArrayList<>(s3Sets());
+    sets.add("evomerge.run.generations=3");
+    assertEquals(0, ResumeCommand.execute(dir.toString(), sets, quiet, errs), err.toString());
+    String history = read(s3, new org.apache.hadoop.fs.Path(dir, "history.jsonl"));
+    assertEquals(
+        3, read(s3, new org.apache.hadoop.fs.Path(dir, "generations.jsonl")).split("\n").length);
+
+    // the same as an uninterrupted three-generation run (on the local JSON-lines dev set)
+    Path local = tmp.resolve("local-runs");
+    Path localConf = tmp.resolve("local.conf");
+    Files.writeString(localConf, ToyFixtures.config(local));
+    assertEquals(
+        0,
+        RunCommand.execute(localConf.toFile(), List.of("evomerge.run.generations=3"), quiet, errs),
+        err.toString());
+    try (Stream<Path> dirs = Files.list(local)) {
+      Path whole = dirs.findFirst().orElseThrow();
+      assertEquals(
+          fitnessColumn(Files.readString(whole.resolve("history.jsonl"))), fitnessColumn(history));
+      assertEquals(
+          json.readTree(whole.resolve("best.json").toFile()).get("fitness"),
+          json.readTree(read(s3, new org.apache.hadoop.fs.Path(dir, "best.json"))).get("fitness"));
+    }
+  }
 }

@@ -92,7 +92,8 @@ class ResidentSourcesCacheTest {
               spec.maxLength(),
               spec.batchSize(),
               spec.hadoopConf(),
-              spec.recordExamples());
+              spec.recordExamples(),
+              spec.layout());
       PreparedTensor firstTensor = first.tensors().values().iterator().next();
       assertFalse(firstTensor.stacked().isReleased());
       try (ResidentCache<ResidentSources>.Lease lease = ResidentSources.acquire(reversed)) {

@@ -27,6 +27,8 @@ import java.util.Map;
  * @param hadoopConf Hadoop settings (for example {@code fs.s3a.*}) executors open files with
  * @param recordExamples executors send back each row's results ({@code ExampleScores}) with the
  *     partial sums, for the run's {@code examples.jsonl}
+ * @param layout how the genes spread over layer groups and tensor-name filters ({@link
+ *     GeneLayout#GLOBAL}: one value per source and gene)
  */
 public record EvalSpec(
     List<String> sourceUris,
@@ -41,9 +43,11 @@ public record EvalSpec(
     int maxLength,
     int batchSize,
     Map<String, String> hadoopConf,
-    boolean recordExamples)
+    boolean recordExamples,
+    GeneLayout layout)
     implements Serializable {
   public EvalSpec {
+    layout = layout == null ? GeneLayout.GLOBAL : layout;
     sourceUris = List.copyOf(sourceUris);
     versions = List.copyOf(versions);
     genes = List.copyOf(genes);
@@ -52,9 +56,72 @@ public record EvalSpec(
     hadoopConf = Map.copyOf(hadoopConf);
   }
 
-  /** Genome length: one value per (source, gene). */
+  /** A spec with the plain layout: one value per source and gene. */
+  public EvalSpec(
+      List<String> sourceUris,
+      String baseUri,
+      List<String> versions,
+      String tokenizerUri,
+      String method,
+      List<String> genes,
+      Map<String, Object> global,
+      long seed,
+      List<TaskSpec> tasks,
+      int maxLength,
+      int batchSize,
+      Map<String, String> hadoopConf,
+      boolean recordExamples) {
+    this(
+        sourceUris,
+        baseUri,
+        versions,
+        tokenizerUri,
+        method,
+        genes,
+        global,
+        seed,
+        tasks,
+        maxLength,
+        batchSize,
+        hadoopConf,
+        recordExamples,
+        GeneLayout.GLOBAL);
+  }
+
+  /** A spec with the plain layout (one value per source and gene) that records no examples. */
+  public EvalSpec(
+      List<String> sourceUris,
+      String baseUri,
+      List<String> versions,
+      String tokenizerUri,
+      String method,
+      List<String> genes,
+      Map<String, Object> global,
+      long seed,
+      List<TaskSpec> tasks,
+      int maxLength,
+      int batchSize,
+      Map<String, String> hadoopConf) {
+    this(
+        sourceUris,
+        baseUri,
+        versions,
+        tokenizerUri,
+        method,
+        genes,
+        global,
+        seed,
+        tasks,
+        maxLength,
+        batchSize,
+        hadoopConf,
+        false,
+        GeneLayout.GLOBAL);
+  }
+
+  /** Genome length: one value per (source, gene, cell of the layout). */
   public int genomeLength() {
-    return sourceUris.size() * genes.size();
+    return sourceUris.size() * genes.size() * layout.cells();
   }
 
   /** The same run scored on other tasks (the held-out evaluation). */
@@ -72,7 +139,8 @@ public record EvalSpec(
         maxLength,
         batchSize,
         hadoopConf,
-        recordExamples);
+        recordExamples,
+        layout);
   }
 
   /** The normalised linear merge over the same sources: a genome of one weight per source. */
@@ -90,6 +158,7 @@ public record EvalSpec(
         maxLength,
         batchSize,
         hadoopConf,
-        recordExamples);
+        recordExamples,
+        GeneLayout.GLOBAL);
   }
 }

@@ -61,14 +61,37 @@ public final class MergedModelWriter {
         HfModelFolder.open(tokenizerFolder.toString(), conf).tokenizerFiles());
   }
 
-  /** The candidate as a mergekit recipe, so it can be reproduced with mergekit itself. */
+  /**
+   * The candidate as a mergekit recipe, so it can be reproduced with mergekit itself: a {@code
+   * models} list of scalars, or filter lists when the layout has tensor-name filters; with several
+   * layer groups, one slice per group (its layer range and its values). The engine resolves the
+   * recipe tensor by tensor exactly as {@link CandidateParams#resolve} does.
+   */
   public static MergeRecipe recipe(EvalSpec spec, double[] genome, String outDtype) {
     CandidateParams params = new CandidateParams(spec, genome);
-    List<MergeRecipe.InputModel> models = new ArrayList<>();
-    for (int i = 0; i < spec.sourceUris().size(); i++) {
-      Map<String, ParamValue> p = new LinkedHashMap<>();
-      params.perModel().get(i).forEach((k, v) -> p.put(k, new ParamValue.Scalar(v)));
-      models.add(new MergeRecipe.InputModel(spec.sourceUris().get(i), p));
+    GeneLayout layout = spec.layout();
+    List<MergeRecipe.InputModel> models = null;
+    List<MergeRecipe.Slice> slices = null;
+    if (layout.layerGroups() == 1) {
+      models = new ArrayList<>();
+      for (int i = 0; i < spec.sourceUris().size(); i++) {
+        models.add(
+            new MergeRecipe.InputModel(spec.sourceUris().get(i), values(params, spec, i, 0)));
+      }
+    } else {
+      slices = new ArrayList<>();
+      for (int g = 0; g < layout.layerGroups(); g++) {
+        List<MergeRecipe.SliceSource> sources = new ArrayList<>();
+        for (int i = 0; i < spec.sourceUris().size(); i++) {
+          sources.add(
+              new MergeRecipe.SliceSource(
+                  spec.sourceUris().get(i),
+                  layout.groupStart(g),
+                  layout.groupStart(g + 1),
+                  values(params, spec, i, g)));
+        }
+        slices.add(new MergeRecipe.Slice(sources, Map.of()));
+      }
     }
     Map<String, ParamValue> global = new LinkedHashMap<>();
     spec.global().forEach((k, v) -> global.put(k, new ParamValue.Scalar(v)));
@@ -76,7 +99,7 @@ public final class MergedModelWriter {
         spec.method(),
         spec.baseUri(),
         models,
-        null,
+        slices,
         global,
         "float32",
         outDtype,
@@ -84,5 +107,28 @@ public final class MergedModelWriter {
         null,
         spec.seed(),
         null);
+  }
+
+  /** Source {@code i}'s parameters in layer group {@code group}: scalars, or a filter list. */
+  private static Map<String, ParamValue> values(
+      CandidateParams params, EvalSpec spec, int i, int group) {
+    List<String> filters = spec.layout().filters();
+    int first = group * (filters.size() + 1);
+    Map<String, ParamValue> out = new LinkedHashMap<>();
+    for (String gene : spec.genes()) {
+      if (filters.isEmpty()) {
+        out.put(gene, new ParamValue.Scalar(params.perModel(first).get(i).get(gene)));
+        continue;
+      }
+      List<ParamValue.FilterEntry> entries = new ArrayList<>();
+      for (int f = 0; f <= filters.size(); f++) {
+        entries.add(
+            new ParamValue.FilterEntry(
+                f < filters.size() ? filters.get(f) : null,
+                new ParamValue.Scalar(params.perModel(first + f).get(i).get(gene))));
+      }
+      out.put(gene, new ParamValue.Filtered(entries));
+    }
+    return out;
   }
 }

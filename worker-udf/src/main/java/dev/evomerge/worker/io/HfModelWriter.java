@@ -49,6 +49,15 @@ public final class HfModelWriter {
 
   private HfModelWriter() {}
 
+  /**
+   * Whether {@code fs} renames atomically (local, HDFS), so writers can stage and rename; false for
+   * object stores ({@code s3a:} and friends), or as {@value #ATOMIC_RENAME_KEY} says.
+   */
+  public static boolean hasAtomicRename(FileSystem fs, Configuration conf) {
+    return conf.getBoolean(
+        ATOMIC_RENAME_KEY, !OBJECT_STORES.contains(fs.getScheme().toLowerCase(Locale.ROOT)));
+  }
+
   /** Writes heap tensors in one shard per 5 GB (the skeleton's entry point). */
   public static void write(
       Path target,
@@ -81,10 +90,7 @@ public final class HfModelWriter {
       if (fs.exists(target)) {
         throw new CheckpointException(String.format("Output folder %s already exists", target));
       }
-      boolean atomicRename =
-          conf.getBoolean(
-              ATOMIC_RENAME_KEY, !OBJECT_STORES.contains(fs.getScheme().toLowerCase(Locale.ROOT)));
-      if (atomicRename) {
+      if (hasAtomicRename(fs, conf)) {
         writeStagedAndRename(fs, conf, target, config, tensors, options, tokenizerFiles);
       } else {
         writeInPlace(fs, conf, target, config, tensors, options, tokenizerFiles);

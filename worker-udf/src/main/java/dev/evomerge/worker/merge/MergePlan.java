@@ -106,7 +106,8 @@ public record MergePlan(List<TensorJob> jobs, int layerCount) {
     return out;
   }
 
-  static boolean isPostLayer(String name) {
+  /** A tensor after the layers (final norm, LM head): it takes the last slice's parameters. */
+  public static boolean isPostLayer(String name) {
     return name.contains("lm_head") || name.contains("ln_f") || name.contains("norm");
   }
 

@@ -4,6 +4,7 @@ import com.esotericsoftware.kryo.Kryo;
 import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
+import dev.evomerge.worker.eval.GeneLayout;
 import dev.evomerge.worker.eval.TaskRow;
 import dev.evomerge.worker.score.Direction;
 import dev.evomerge.worker.score.ExampleResult;
@@ -26,6 +27,7 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
   private static final List<Class<? extends Record>> RECORDS =
       List.of(
           EvalSpec.class,
+          GeneLayout.class,
           CandidateSpec.class,
           CandidateResult.class,
           TaskRow.class,

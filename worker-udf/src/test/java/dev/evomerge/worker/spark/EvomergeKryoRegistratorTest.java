@@ -56,8 +56,26 @@ class EvomergeKryoRegistratorTest {
             128,
             8,
             Map.of("fs.s3a.endpoint", "http://127.0.0.1:9000", "fs.s3a.path.style.access", "true"),
-            true);
+            true,
+            dev.evomerge.worker.eval.GeneLayout.GLOBAL);
     assertEquals(spec, roundTrip(spec));
+    EvalSpec layered =
+        new EvalSpec(
+            spec.sourceUris(),
+            spec.baseUri(),
+            spec.versions(),
+            spec.tokenizerUri(),
+            spec.method(),
+            spec.genes(),
+            spec.global(),
+            spec.seed(),
+            spec.tasks(),
+            spec.maxLength(),
+            spec.batchSize(),
+            spec.hadoopConf(),
+            spec.recordExamples(),
+            new dev.evomerge.worker.eval.GeneLayout(2, List.of("mlp"), true, 4));
+    assertEquals(layered, roundTrip(layered));
     TaskRow row = new TaskRow("dev", dev.evomerge.worker.score.TaskExample.text(3, "héllo"));
     assertEquals(row, roundTrip(row));
     CandidateResult failed = CandidateResult.failed("boom", 7, "cpu");
