@@ -75,7 +75,7 @@ final class ResumeCommand {
       search =
           Files.exists(checkpoint)
               ? SearchRun.restore(Files.readString(checkpoint, StandardCharsets.UTF_8))
-              : GenerationLoop.newSearch(settings);
+              : GenerationLoop.newSearch(settings, Preflight.check(settings).spec());
       if ("completed".equals(state) && search.generations() >= settings.generations()) {
         throw new RunError(
             "Run "

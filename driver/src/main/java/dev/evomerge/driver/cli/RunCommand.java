@@ -69,7 +69,8 @@ public final class RunCommand {
     }
     RunFolder folder =
         RunFolder.create(settings.outputRoot(), settings.name(), settings.renderedConfig());
-    return runInFolder(settings, checked, folder, GenerationLoop.newSearch(settings), out, err);
+    return runInFolder(
+        settings, checked, folder, GenerationLoop.newSearch(settings, checked.spec()), out, err);
   }
 
   /**

@@ -7,6 +7,8 @@ import java.util.Map;
  * The typed, validated settings of one run, read from {@code evomerge.*} and {@code spark.*}.
  *
  * @param renderedConfig the whole effective configuration as HOCON, kept in the run folder
+ * @param dataFlow {@code evomerge.search.dataflow.*} when {@code evomerge.search.space = dataflow},
+ *     else null (a parameter-space search)
  */
 public record RunSettings(
     String name,
@@ -23,7 +25,44 @@ public record RunSettings(
     SearchSettings search,
     EvalSettings eval,
     Map<String, String> spark,
-    String renderedConfig) {
+    String renderedConfig,
+    DataFlowSettings dataFlow) {
+
+  /** A parameter-space search. */
+  public RunSettings(
+      String name,
+      String outputRoot,
+      long seed,
+      int generations,
+      List<String> sources,
+      String base,
+      String tokenizerSource,
+      String mergeMethod,
+      List<String> genes,
+      Map<String, Object> mergeParameters,
+      String outDtype,
+      SearchSettings search,
+      EvalSettings eval,
+      Map<String, String> spark,
+      String renderedConfig) {
+    this(
+        name,
+        outputRoot,
+        seed,
+        generations,
+        sources,
+        base,
+        tokenizerSource,
+        mergeMethod,
+        genes,
+        mergeParameters,
+        outDtype,
+        search,
+        eval,
+        spark,
+        renderedConfig,
+        null);
+  }
 
   public RunSettings {
     sources = List.copyOf(sources);
@@ -57,4 +96,25 @@ public record RunSettings(
       int maxLength,
       int batchSize,
       double gpusPerTask) {}
+
+  /**
+   * {@code evomerge.search.dataflow.*}: a search over layer paths through the sources (Sakana's
+   * data-flow space) instead of over merge weights.
+   *
+   * @param repeats how many times the sources' layer list is repeated ({@code r})
+   * @param embeddingModel index of the source giving embeddings, tokenizer and the path's ends
+   * @param headModel index of the source giving the final norm and LM head
+   * @param miniBatches dev mini-batches, one per generation in turn
+   * @param holdout fraction of dev rows held out to choose the snapshot
+   * @param scaleLower lower bound of the scaling matrix's genes
+   * @param scaleUpper upper bound of the scaling matrix's genes
+   */
+  public record DataFlowSettings(
+      int repeats,
+      int embeddingModel,
+      int headModel,
+      int miniBatches,
+      double holdout,
+      double scaleLower,
+      double scaleUpper) {}
 }

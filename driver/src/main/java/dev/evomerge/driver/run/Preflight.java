@@ -2,6 +2,7 @@ package dev.evomerge.driver.run;
 
 import dev.evomerge.driver.config.RunSettings;
 import dev.evomerge.worker.eval.CandidateParams;
+import dev.evomerge.worker.eval.DataFlowSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.TaskRow;
 import dev.evomerge.worker.io.CheckpointException;
@@ -79,8 +80,17 @@ public final class Preflight {
       throw new RunError(e.getMessage() + " (evomerge.models.sources, evomerge.models.base)", e);
     }
 
+    RunSettings.DataFlowSettings dataFlow = settings.dataFlow();
+    if (dataFlow != null && baseUri != null) {
+      throw new RunError(
+          "evomerge.models.base is not used by a data-flow search (evomerge.search.space ="
+              + " dataflow): remove it, or add the base to evomerge.models.sources");
+    }
+    // a data-flow search scores with the embedding model's tokenizer
     String tokenizerFolder =
-        settings.tokenizerSource() == null ? uris.get(0) : toUri(settings.tokenizerSource());
+        settings.tokenizerSource() != null
+            ? toUri(settings.tokenizerSource())
+            : uris.get(dataFlow == null ? 0 : dataFlow.embeddingModel());
     Path tokenizer = new Path(tokenizerFolder, HfModelFolder.TOKENIZER);
     try {
       if (!tokenizer.getFileSystem(conf).exists(tokenizer)) {
@@ -93,7 +103,9 @@ public final class Preflight {
       throw new RunError("Cannot check tokenizer " + tokenizer, e);
     }
 
-    GenerationLoop.newSearch(settings); // strategy name and options checked before Spark starts
+    if (dataFlow == null) {
+      GenerationLoop.newSearch(settings); // strategy name and options checked before Spark starts
+    }
 
     List<TaskSpec> tasks =
         tasks(settings.eval().devSet(), "dev", settings.eval().tasks(), "evomerge.eval.tasks");
@@ -115,17 +127,47 @@ public final class Preflight {
             baseUri,
             all.stream().map(HfModelFolder::versionKey).toList(),
             tokenizer.toString(),
-            settings.mergeMethod(),
-            settings.genes(),
-            settings.mergeParameters(),
+            // a data-flow search merges nothing; its baselines are linear merges
+            dataFlow == null ? settings.mergeMethod() : "linear",
+            dataFlow == null ? settings.genes() : List.of("weight"),
+            dataFlow == null ? settings.mergeParameters() : Map.of(),
             settings.seed(),
             tasks,
             settings.eval().maxLength(),
             settings.eval().batchSize(),
             hadoop);
     checkMergeParameters(spec);
+    if (dataFlow != null) {
+      spec = spec.withDataFlow(dataFlow(dataFlow, folders, settings.seed()));
+      GenerationLoop.newSearch(settings, spec); // strategy and options, before Spark starts
+    }
     return new CheckedRun(
         spec, List.copyOf(rows), fitness, List.copyOf(testRows), testFitness, config, conf);
+  }
+
+  /** The layer-path space over the sources' layers (their config.json layer counts). */
+  private static DataFlowSpec dataFlow(
+      RunSettings.DataFlowSettings d, List<HfModelFolder> folders, long seed) {
+    List<Integer> layers = new ArrayList<>();
+    for (HfModelFolder f : folders) {
+      try {
+        layers.add(LlamaConfig.parse(f.config(), f.uri() + "/config.json").numLayers());
+      } catch (ModelConfigException e) {
+        throw new RunError(e.getMessage() + " (evomerge.models.sources)", e);
+      }
+    }
+    try {
+      return new DataFlowSpec(
+          layers,
+          d.repeats(),
+          d.embeddingModel(),
+          d.headModel(),
+          d.miniBatches(),
+          d.holdout(),
+          seed);
+    } catch (IllegalArgumentException e) {
+      throw new RunError(e.getMessage() + " (evomerge.search.dataflow)", e);
+    }
   }
 
   /** The method, its genes and fixed parameters, checked on one genome before any tensor. */

@@ -24,6 +24,8 @@ import java.util.Map;
  * @param maxLength longest token sequence scored, BOS included
  * @param batchSize rows per forward pass
  * @param hadoopConf Hadoop settings (for example {@code fs.s3a.*}) executors open files with
+ * @param dataFlow a data-flow-space search (candidates are layer paths over the sources, not
+ *     merges; method and genes then only serve the baselines), or null
  */
 public record EvalSpec(
     List<String> sourceUris,
@@ -37,8 +39,39 @@ public record EvalSpec(
     List<TaskSpec> tasks,
     int maxLength,
     int batchSize,
-    Map<String, String> hadoopConf)
+    Map<String, String> hadoopConf,
+    DataFlowSpec dataFlow)
     implements Serializable {
+  /** A parameter-space search (no data-flow part). */
+  public EvalSpec(
+      List<String> sourceUris,
+      String baseUri,
+      List<String> versions,
+      String tokenizerUri,
+      String method,
+      List<String> genes,
+      Map<String, Object> global,
+      long seed,
+      List<TaskSpec> tasks,
+      int maxLength,
+      int batchSize,
+      Map<String, String> hadoopConf) {
+    this(
+        sourceUris,
+        baseUri,
+        versions,
+        tokenizerUri,
+        method,
+        genes,
+        global,
+        seed,
+        tasks,
+        maxLength,
+        batchSize,
+        hadoopConf,
+        null);
+  }
+
   public EvalSpec {
     sourceUris = List.copyOf(sourceUris);
     versions = List.copyOf(versions);
@@ -67,7 +100,26 @@ public record EvalSpec(
         other,
         maxLength,
         batchSize,
-        hadoopConf);
+        hadoopConf,
+        dataFlow);
+  }
+
+  /** The same run as a data-flow search described by {@code flow}. */
+  public EvalSpec withDataFlow(DataFlowSpec flow) {
+    return new EvalSpec(
+        sourceUris,
+        baseUri,
+        versions,
+        tokenizerUri,
+        method,
+        genes,
+        global,
+        seed,
+        tasks,
+        maxLength,
+        batchSize,
+        hadoopConf,
+        flow);
   }
 
   /** The normalised linear merge over the same sources: a genome of one weight per source. */

@@ -128,8 +128,7 @@ public final class LayerPathModel implements LanguageModel {
     for (int k = 0; k < scales.size(); k++) {
       if (!scales.get(k).isNumber() || !Double.isFinite(scales.get(k).asDouble())) {
         throw new ModelConfigException(
-            String.format(
-                "Invalid %s.scales[%d] in %s: %s", CONFIG_KEY, k, where, scales.get(k)));
+            String.format("Invalid %s.scales[%d] in %s: %s", CONFIG_KEY, k, where, scales.get(k)));
       }
       hops.add(new Hop(0, k, (float) scales.get(k).asDouble()));
     }
@@ -158,8 +157,7 @@ public final class LayerPathModel implements LanguageModel {
   @Override
   public NDArray nextTokenLogits(NDArray inputIds, NDArray attentionMask, KvCache cache) {
     NDArray h =
-        hidden(
-            inputIds, attentionMask == null ? null : LlamaModel.maskRows(attentionMask), cache);
+        hidden(inputIds, attentionMask == null ? null : LlamaModel.maskRows(attentionMask), cache);
     long t = h.getShape().get(1);
     return head.lmHead(h.get(":, " + (t - 1) + ", :"));
   }

@@ -3,6 +3,7 @@ package dev.evomerge.worker.spark;
 import com.esotericsoftware.kryo.Kryo;
 import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
+import dev.evomerge.worker.eval.DataFlowSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.TaskRow;
 import dev.evomerge.worker.score.Direction;
@@ -25,6 +26,7 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
   private static final List<Class<? extends Record>> RECORDS =
       List.of(
           EvalSpec.class,
+          DataFlowSpec.class,
           CandidateSpec.class,
           CandidateResult.class,
           TaskRow.class,

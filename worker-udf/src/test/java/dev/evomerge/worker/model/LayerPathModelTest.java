@@ -232,7 +232,8 @@ class LayerPathModelTest {
     ModelConfigException bad =
         assertThrows(
             ModelConfigException.class,
-            () -> LayerPathModel.of(c, arrays(TinyCheckpoints.random(c, 7)), json, "x/config.json"));
+            () ->
+                LayerPathModel.of(c, arrays(TinyCheckpoints.random(c, 7)), json, "x/config.json"));
     assertTrue(bad.getMessage().contains("x/config.json"), bad.getMessage());
     ObjectNode ok = new ObjectMapper().createObjectNode();
     ok.putObject(LayerPathModel.CONFIG_KEY).putArray("scales").add(1.0).add(0.5);
