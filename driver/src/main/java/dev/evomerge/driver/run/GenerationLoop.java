@@ -301,8 +301,13 @@ public final class GenerationLoop {
   private void writeReport(Result result, List<HeldOutEvaluation.Entry> table) {
     StringBuilder md = new StringBuilder();
     md.append("# evomerge run ").append(folder.dir().getFileName()).append("\n\n");
-    md.append("- merge method: `").append(settings.mergeMethod()).append("`, genes ");
-    md.append(settings.genes()).append(" per source");
+    if (checked.spec().dataFlow() != null) {
+      md.append("- search space: data flow (layer paths), ");
+      md.append(checked.spec().dataFlow().slots()).append(" slots + scaling matrix");
+    } else {
+      md.append("- merge method: `").append(settings.mergeMethod()).append("`, genes ");
+      md.append(settings.genes()).append(" per source");
+    }
     if (checked.spec().baseUri() != null) {
       md.append(", base `").append(checked.spec().baseUri()).append('`');
     }

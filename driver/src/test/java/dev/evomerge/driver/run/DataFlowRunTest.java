@@ -161,6 +161,36 @@ class DataFlowRunTest {
         loaded = model.logits(input).toFloatArray();
       }
       assertArrayEquals(inMemory, loaded, "logits of the exported " + out.getFileName());
+      if (scaled) {
+        // `evomerge score` applies the recorded scales: the checkpoint scores as the path did
+        Path task = tmp.resolve("dev-task.conf");
+        Files.writeString(
+            task, "{name = dev, data = \"" + ToyFixtures.zoo().devSet() + "\", kind = loglik}");
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        int code =
+            dev.evomerge.driver.score.ScoreCommand.run(
+                new String[] {
+                  "--model",
+                  out.toString(),
+                  "--task",
+                  task.toString(),
+                  "--json",
+                  "--max-length",
+                  "64"
+                },
+                new PrintStream(printed, true, StandardCharsets.UTF_8),
+                System.err);
+        assertEquals(0, code);
+        double scored =
+            JSON.readTree(printed.toString(StandardCharsets.UTF_8))
+                .get("tasks")
+                .get(0)
+                .get("metrics")
+                .get("mean_loglik")
+                .asDouble();
+        assertEquals(
+            devFitness(new LocalGenerationEvaluator(spec, checked.rows()), genome), scored, 1e-5);
+      }
 
       MergeRecipe recipe = LayerPathWriter.recipe(spec, genome, "float32");
       if (scaled) {
@@ -247,7 +277,8 @@ class DataFlowRunTest {
     JsonNode table = JSON.readTree(folder.dir().resolve("test-evaluation.json").toFile());
     assertEquals(5, table.get("models").size()); // the path, the uniform average, 3 sources
     String report = Files.readString(folder.dir().resolve("report.md"));
-    assertTrue(report.contains("evolved merge (best)"), report);
+    assertTrue(report.contains("evolved path (best)"), report);
+    assertTrue(report.contains("search space: data flow"), report);
   }
 
   @Test
