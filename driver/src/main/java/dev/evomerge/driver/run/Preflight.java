@@ -11,6 +11,7 @@ import dev.evomerge.worker.io.ModelCompatibility;
 import dev.evomerge.worker.io.TensorInfo;
 import dev.evomerge.worker.merge.MergeMethod;
 import dev.evomerge.worker.merge.MergeMethods;
+import dev.evomerge.worker.model.LayerPathModel;
 import dev.evomerge.worker.model.LlamaConfig;
 import dev.evomerge.worker.model.ModelConfigException;
 import dev.evomerge.worker.score.FitnessFunction;
@@ -60,6 +61,16 @@ public final class Preflight {
       String uri = toUri(source);
       uris.add(uri);
       folders.add(open(uri, conf));
+    }
+    for (HfModelFolder f : folders) {
+      if (f.config().path(LayerPathModel.CONFIG_KEY).has("scales")) {
+        // the resident sources are plain models: the recorded scales would be dropped
+        throw new RunError(
+            String.format(
+                "Model %s is a layer path with scales (%s.scales in its config.json); it cannot"
+                    + " be a source (evomerge.models.sources)",
+                f.uri(), LayerPathModel.CONFIG_KEY));
+      }
     }
     HfModelFolder first = folders.get(0);
     LlamaConfig config;

@@ -162,6 +162,16 @@ class DataFlowRunTest {
       }
       assertArrayEquals(inMemory, loaded, "logits of the exported " + out.getFileName());
       if (scaled) {
+        // a run would drop the scales of a source: refused before any work
+        RunSettings withScaled =
+            settings(
+                "evomerge.models.sources=[\""
+                    + out
+                    + "\", \""
+                    + ToyFixtures.zoo().sources().get(0)
+                    + "\"]");
+        RunError refused = assertThrows(RunError.class, () -> Preflight.check(withScaled));
+        assertTrue(refused.getMessage().contains("layer path with scales"), refused.getMessage());
         // `evomerge score` applies the recorded scales: the checkpoint scores as the path did
         Path task = tmp.resolve("dev-task.conf");
         Files.writeString(
