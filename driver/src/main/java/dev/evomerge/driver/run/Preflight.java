@@ -151,6 +151,7 @@ public final class Preflight {
     if (dataFlow != null) {
       spec = spec.withDataFlow(dataFlow(dataFlow, folders, settings.seed()));
       GenerationLoop.newSearch(settings, spec); // strategy and options, before Spark starts
+      checkBatches(spec.dataFlow(), tasks, rows);
     }
     return new CheckedRun(
         spec, List.copyOf(rows), fitness, List.copyOf(testRows), testFitness, config, conf);
@@ -178,6 +179,33 @@ public final class Preflight {
           seed);
     } catch (IllegalArgumentException e) {
       throw new RunError(e.getMessage() + " (evomerge.search.dataflow)", e);
+    }
+  }
+
+  /** Every task has rows in the held-out dev slice and in every mini-batch. */
+  private static void checkBatches(DataFlowSpec flow, List<TaskSpec> tasks, List<TaskRow> rows) {
+    List<Integer> batches = new ArrayList<>();
+    if (flow.holdout() > 0) {
+      batches.add(DataFlowSpec.HOLDOUT);
+    }
+    for (int b = 0; b < flow.miniBatches(); b++) {
+      batches.add(b);
+    }
+    for (TaskSpec task : tasks) {
+      List<TaskRow> own = rows.stream().filter(r -> r.task().equals(task.name())).toList();
+      for (int b : batches) {
+        if (own.stream().noneMatch(r -> flow.inBatch(r, b))) {
+          throw new RunError(
+              String.format(
+                  "Task %s has no rows in %s of its %d rows (evomerge.search.dataflow.holdout ="
+                      + " %s, mini-batches = %d): use fewer mini-batches or another holdout",
+                  task.name(),
+                  b == DataFlowSpec.HOLDOUT ? "the held-out dev slice" : "mini-batch " + b,
+                  own.size(),
+                  flow.holdout(),
+                  flow.miniBatches()));
+        }
+      }
     }
   }
 

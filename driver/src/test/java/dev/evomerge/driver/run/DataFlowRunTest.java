@@ -386,6 +386,11 @@ class DataFlowRunTest {
         settings("evomerge.models.base=\"" + ToyFixtures.zoo().sources().get(0) + "\"");
     RunError base = assertThrows(RunError.class, () -> Preflight.check(withBase));
     assertTrue(base.getMessage().contains("evomerge.models.base"), base.getMessage());
+    // 24 dev rows cannot fill 30 mini-batches
+    RunSettings tooMany = settings("evomerge.search.dataflow.mini-batches=30");
+    RunError batches = assertThrows(RunError.class, () -> Preflight.check(tooMany));
+    assertTrue(
+        batches.getMessage().contains("Task dev has no rows in mini-batch"), batches.getMessage());
     RunSettings badStrategy = settings("evomerge.search.options.sigma0=-1");
     RunError strategy = assertThrows(RunError.class, () -> Preflight.check(badStrategy));
     assertTrue(strategy.getMessage().contains("evomerge.search.options"), strategy.getMessage());

@@ -56,13 +56,13 @@ public final class ShardEvaluator {
     Map<Integer, List<TaskScorer.PreparedTask>> preparedByBatch = new HashMap<>();
     Map<Long, CandidateResult> out = new LinkedHashMap<>();
     for (CandidateSpec candidate : candidates) {
+      int batch = flow == null ? DataFlowSpec.ALL : flow.batch(candidate.weights());
+      List<TaskScorer.PreparedTask> prepared =
+          preparedByBatch.computeIfAbsent(batch, b -> prepare(spec, sources, rows, flow, b));
       long start = System.nanoTime();
       try (NDManager weightsManager = sources.manager().newSubManager();
           NDScope scope = new NDScope()) {
         scope.suppressNotUsedWarning();
-        int batch = flow == null ? DataFlowSpec.ALL : flow.batch(candidate.weights());
-        List<TaskScorer.PreparedTask> prepared =
-            preparedByBatch.computeIfAbsent(batch, b -> prepare(spec, sources, rows, flow, b));
         LanguageModel model;
         if (flow != null) {
           // a path over the resident sources' layers: nothing is materialised
