@@ -85,7 +85,7 @@ final class ResumeCommand {
       search =
           checkpoint.isPresent()
               ? SearchRun.restore(checkpoint.get())
-              : GenerationLoop.newSearch(settings);
+              : GenerationLoop.newSearch(settings, Preflight.check(settings).spec());
       if ("completed".equals(state) && search.generations() >= settings.generations()) {
         throw new RunError(
             "Run "

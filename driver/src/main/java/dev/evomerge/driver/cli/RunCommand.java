@@ -83,7 +83,15 @@ public final class RunCommand {
       settings = ConfigLoader.load(config, sets);
       RunPointers.margin(settings);
       checked = Preflight.check(settings);
-      search = WarmStart.search(settings, checked.hadoopConf(), warmStart, out);
+      if (checked.spec().dataFlow() == null) {
+        search = WarmStart.search(settings, checked.hadoopConf(), warmStart, out);
+      } else if (warmStart == null) {
+        search = GenerationLoop.newSearch(settings, checked.spec());
+      } else {
+        throw new RunError(
+            "--warm-start seeds parameter-space searches only, not evomerge.search.space ="
+                + " dataflow");
+      }
     } catch (ConfigError | RunError e) {
       err.println("evomerge: " + e.getMessage());
       return 2;

@@ -329,7 +329,8 @@ public final class ConfigLoader {
         spark,
         render(c),
         c.getBoolean("evomerge.run.record-examples"),
-        new RunSettings.LayoutSettings(layerGroups, filters, softmax));
+        new RunSettings.LayoutSettings(layerGroups, filters, softmax),
+        dataFlow(c, sources.size()));
   }
 
   /**
@@ -349,6 +350,45 @@ public final class ConfigLoader {
     }
     check(c, n >= 0, key, problem);
     return n;
+  }
+
+  /**
+   * {@code evomerge.search.dataflow.*} when {@code evomerge.search.space = dataflow}, else null.
+   */
+  private static RunSettings.DataFlowSettings dataFlow(Config c, int sources) {
+    String space = c.getString("evomerge.search.space");
+    check(
+        c,
+        space.equals("parameter") || space.equals("dataflow"),
+        "evomerge.search.space",
+        "must be parameter or dataflow");
+    if (space.equals("parameter")) {
+      return null;
+    }
+    String p = "evomerge.search.dataflow.";
+    int repeats = c.getInt(p + "repeats");
+    check(c, repeats >= 1, p + "repeats", "must be at least 1");
+    int embedding = c.getInt(p + "embedding-model");
+    check(
+        c,
+        embedding >= 0 && embedding < sources,
+        p + "embedding-model",
+        "must be the index of a source (0.." + (sources - 1) + ")");
+    int head = c.getIsNull(p + "head-model") ? embedding : c.getInt(p + "head-model");
+    check(
+        c,
+        c.getIsNull(p + "head-model") || (head >= 0 && head < sources),
+        p + "head-model",
+        "must be the index of a source (0.." + (sources - 1) + ")");
+    int miniBatches = c.getInt(p + "mini-batches");
+    check(c, miniBatches >= 1, p + "mini-batches", "must be at least 1");
+    double holdout = c.getDouble(p + "holdout");
+    check(c, holdout >= 0 && holdout < 1, p + "holdout", "must be in [0, 1)");
+    double lower = c.getDouble(p + "scale-lower");
+    double upper = c.getDouble(p + "scale-upper");
+    check(c, lower < upper, p + "scale-upper", "must be greater than " + p + "scale-lower");
+    return new RunSettings.DataFlowSettings(
+        repeats, embedding, head, miniBatches, holdout, lower, upper);
   }
 
   /** Keys whose values never reach the run folder: S3A secrets, tokens, passwords. */

@@ -9,6 +9,8 @@ import java.util.Map;
  * @param renderedConfig the whole effective configuration as HOCON, kept in the run folder
  * @param recordExamples {@code evomerge.run.record-examples}: each candidate's per-row results go
  *     to the run folder's {@code examples.jsonl}
+ * @param dataFlow {@code evomerge.search.dataflow.*} when {@code evomerge.search.space = dataflow},
+ *     else null (a parameter-space search)
  */
 public record RunSettings(
     String name,
@@ -27,7 +29,8 @@ public record RunSettings(
     Map<String, String> spark,
     String renderedConfig,
     boolean recordExamples,
-    LayoutSettings layout) {
+    LayoutSettings layout,
+    DataFlowSettings dataFlow) {
 
   public RunSettings {
     layout = layout == null ? LayoutSettings.GLOBAL : layout;
@@ -71,7 +74,8 @@ public record RunSettings(
         spark,
         renderedConfig,
         true,
-        LayoutSettings.GLOBAL);
+        LayoutSettings.GLOBAL,
+        null);
   }
 
   /**
@@ -117,4 +121,25 @@ public record RunSettings(
       /** rows per forward pass; 0: chosen on each executor from its free memory */
       int batchSize,
       double gpusPerTask) {}
+
+  /**
+   * {@code evomerge.search.dataflow.*}: a search over layer paths through the sources (Sakana's
+   * data-flow space) instead of over merge weights.
+   *
+   * @param repeats how many times the sources' layer list is repeated ({@code r})
+   * @param embeddingModel index of the source giving embeddings, tokenizer and the path's ends
+   * @param headModel index of the source giving the final norm and LM head
+   * @param miniBatches dev mini-batches, one per generation in turn
+   * @param holdout fraction of dev rows held out to choose the snapshot
+   * @param scaleLower lower bound of the scaling matrix's genes
+   * @param scaleUpper upper bound of the scaling matrix's genes
+   */
+  public record DataFlowSettings(
+      int repeats,
+      int embeddingModel,
+      int headModel,
+      int miniBatches,
+      double holdout,
+      double scaleLower,
+      double scaleUpper) {}
 }

@@ -33,6 +33,7 @@ public final class GenerationLoop {
   private final PrintStream console;
   private final SearchRun search;
   private HeldOutEvaluation.EvaluatorFactory heldOut;
+  private final List<Evaluated> snapshots = new ArrayList<>();
 
   /** A new run: the search starts from the settings. */
   public GenerationLoop(
@@ -41,7 +42,7 @@ public final class GenerationLoop {
       GenerationEvaluator evaluator,
       RunFolder folder,
       PrintStream console) {
-    this(settings, checked, evaluator, folder, console, newSearch(settings));
+    this(settings, checked, evaluator, folder, console, newSearch(settings, checked.spec()));
   }
 
   /**
@@ -89,6 +90,9 @@ public final class GenerationLoop {
   public Result execute() {
     try {
       Result result = loop();
+      if (checked.spec().dataFlow() != null) {
+        result = DataFlowRun.chooseSnapshot(result, snapshots, checked, evaluator, console);
+      }
       writeBest(result.best());
       List<HeldOutEvaluation.Entry> table =
           heldOut != null && checked.testFitness() != null
@@ -119,7 +123,8 @@ public final class GenerationLoop {
       List<Genome> genomes = search.ask();
       List<CandidateSpec> candidates = new ArrayList<>();
       for (Genome genome : genomes) {
-        candidates.add(new CandidateSpec(nextId++, genome.genes()));
+        candidates.add(
+            new CandidateSpec(nextId++, DataFlowRun.candidateGenes(checked.spec(), genome, g)));
       }
       Evaluated bestSoFar = search.best();
       String description =
@@ -136,6 +141,7 @@ public final class GenerationLoop {
       double best = Double.NEGATIVE_INFINITY;
       double sum = 0;
       int failed = 0;
+      int bestIndex = -1;
       for (int i = 0; i < candidates.size(); i++) {
         CandidateResult result = results.get(candidates.get(i).id());
         if (result == null) {
@@ -148,6 +154,7 @@ public final class GenerationLoop {
           failed++;
         } else {
           fitness[i] = f;
+          bestIndex = f > best ? i : bestIndex;
           best = Math.max(best, fitness[i]);
           sum += fitness[i];
         }
@@ -157,6 +164,9 @@ public final class GenerationLoop {
         examples.append(g, candidates, results);
       }
       search.tell(genomes, fitness);
+      if (bestIndex >= 0) {
+        snapshots.add(new Evaluated(genomes.get(bestIndex), best)); // this generation's best
+      }
       folder.writeCheckpoint(search.checkpointJson());
       double seconds = (System.nanoTime() - start) / 1e9;
       GenerationSummary summary =
@@ -195,6 +205,16 @@ public final class GenerationLoop {
   /** Genes that are fractions of a tensor (mergekit's density, epsilon, gamma, t). */
   static final java.util.Set<String> FRACTION_GENES =
       java.util.Set.of("density", "epsilon", "gamma", "t");
+
+  /**
+   * The search of a checked run: {@link #newSearch(RunSettings)}, or for a data-flow search the
+   * layer-path space of {@code spec}.
+   */
+  public static SearchRun newSearch(RunSettings settings, dev.evomerge.worker.eval.EvalSpec spec) {
+    return spec.dataFlow() == null
+        ? newSearch(settings)
+        : DataFlowRun.newSearch(settings, spec.dataFlow());
+  }
 
   public static SearchRun newSearch(RunSettings settings) {
     return newSearch(settings, seedGenomes(settings, i -> true), Map.of());
@@ -286,6 +306,10 @@ public final class GenerationLoop {
       throw new RunError(
           "Every candidate failed; the errors are in " + folder.files().path("history.jsonl"));
     }
+    if (checked.spec().dataFlow() != null) {
+      DataFlowRun.writeBest(settings, checked, best, folder, console);
+      return;
+    }
     double[] genome = best.genome().genes();
     ObjectNode provenance = RunFolder.JSON.createObjectNode();
     ObjectNode origin = provenance.putObject("evomerge");
@@ -329,8 +353,13 @@ public final class GenerationLoop {
   private void writeReport(Result result, List<HeldOutEvaluation.Entry> table) {
     StringBuilder md = new StringBuilder();
     md.append("# evomerge run ").append(folder.files().dir().getName()).append("\n\n");
-    md.append("- merge method: `").append(settings.mergeMethod()).append("`, genes ");
-    md.append(settings.genes()).append(" per source");
+    if (checked.spec().dataFlow() != null) {
+      md.append("- search space: data flow (layer paths), ");
+      md.append(checked.spec().dataFlow().slots()).append(" slots + scaling matrix");
+    } else {
+      md.append("- merge method: `").append(settings.mergeMethod()).append("`, genes ");
+      md.append(settings.genes()).append(" per source");
+    }
     if (checked.spec().baseUri() != null) {
       md.append(", base `").append(checked.spec().baseUri()).append('`');
     }
@@ -418,8 +447,11 @@ public final class GenerationLoop {
   private String recipeHash(CandidateSpec candidate) {
     try {
       String yaml =
-          RecipeYaml.write(
-              MergedModelWriter.recipe(checked.spec(), candidate.weights(), settings.outDtype()));
+          checked.spec().dataFlow() != null
+              ? DataFlowRun.describe(checked.spec(), candidate.weights())
+              : RecipeYaml.write(
+                  MergedModelWriter.recipe(
+                      checked.spec(), candidate.weights(), settings.outDtype()));
       byte[] digest =
           java.security.MessageDigest.getInstance("SHA-256")
               .digest(yaml.getBytes(java.nio.charset.StandardCharsets.UTF_8));

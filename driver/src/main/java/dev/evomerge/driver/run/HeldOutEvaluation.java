@@ -39,7 +39,11 @@ public final class HeldOutEvaluation {
           e.evaluate(
                   "evomerge held-out: evolved merge", List.of(new CandidateSpec(0, best.genes())))
               .get(0L);
-      out.add(entry("evolved merge (best)", r, fitness));
+      out.add(
+          entry(
+              evolved.dataFlow() == null ? "evolved merge (best)" : "evolved path (best)",
+              r,
+              fitness));
     }
     // uniform average and each source alone, as normalised linear merges over the same sources
     EvalSpec linear = evolved.asNormalizedLinear();

@@ -2,6 +2,7 @@ package dev.evomerge.driver.run;
 
 import dev.evomerge.driver.config.RunSettings;
 import dev.evomerge.worker.eval.CandidateParams;
+import dev.evomerge.worker.eval.DataFlowSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.GeneLayout;
 import dev.evomerge.worker.eval.TaskRow;
@@ -11,6 +12,7 @@ import dev.evomerge.worker.io.ModelCompatibility;
 import dev.evomerge.worker.io.TensorInfo;
 import dev.evomerge.worker.merge.MergeMethod;
 import dev.evomerge.worker.merge.MergeMethods;
+import dev.evomerge.worker.model.LayerPathModel;
 import dev.evomerge.worker.model.LlamaConfig;
 import dev.evomerge.worker.model.ModelConfigException;
 import dev.evomerge.worker.score.FitnessFunction;
@@ -85,6 +87,16 @@ public final class Preflight {
       uris.add(uri);
       folders.add(open(uri, conf));
     }
+    for (HfModelFolder f : folders) {
+      if (f.config().path(LayerPathModel.CONFIG_KEY).has("scales")) {
+        // the resident sources are plain models: the recorded scales would be dropped
+        throw new RunError(
+            String.format(
+                "Model %s is a layer path with scales (%s.scales in its config.json); it cannot"
+                    + " be a source (evomerge.models.sources)",
+                f.uri(), LayerPathModel.CONFIG_KEY));
+      }
+    }
     HfModelFolder first = folders.get(0);
     LlamaConfig config;
     try {
@@ -104,8 +116,17 @@ public final class Preflight {
       throw new RunError(e.getMessage() + " (evomerge.models.sources, evomerge.models.base)", e);
     }
 
+    RunSettings.DataFlowSettings dataFlow = settings.dataFlow();
+    if (dataFlow != null && baseUri != null) {
+      throw new RunError(
+          "evomerge.models.base is not used by a data-flow search (evomerge.search.space ="
+              + " dataflow): remove it, or add the base to evomerge.models.sources");
+    }
+    // a data-flow search scores with the embedding model's tokenizer
     String tokenizerFolder =
-        settings.tokenizerSource() == null ? uris.get(0) : toUri(settings.tokenizerSource());
+        settings.tokenizerSource() != null
+            ? toUri(settings.tokenizerSource())
+            : uris.get(dataFlow == null ? 0 : dataFlow.embeddingModel());
     Path tokenizer = new Path(tokenizerFolder, HfModelFolder.TOKENIZER);
     try {
       if (!tokenizer.getFileSystem(conf).exists(tokenizer)) {
@@ -118,7 +139,9 @@ public final class Preflight {
       throw new RunError("Cannot check tokenizer " + tokenizer, e);
     }
 
-    GenerationLoop.newSearch(settings); // strategy name and options checked before Spark starts
+    if (dataFlow == null) {
+      GenerationLoop.newSearch(settings); // strategy name and options checked before Spark starts
+    }
 
     List<TaskSources.FrameTask> frames = new ArrayList<>();
     List<TaskSpec> tasks =
@@ -150,9 +173,10 @@ public final class Preflight {
             baseUri,
             all.stream().map(HfModelFolder::versionKey).toList(),
             tokenizer.toString(),
-            settings.mergeMethod(),
-            settings.genes(),
-            settings.mergeParameters(),
+            // a data-flow search merges nothing; its baselines are linear merges
+            dataFlow == null ? settings.mergeMethod() : "linear",
+            dataFlow == null ? settings.genes() : List.of("weight"),
+            dataFlow == null ? settings.mergeParameters() : Map.of(),
             settings.seed(),
             tasks,
             settings.eval().maxLength(),
@@ -161,6 +185,11 @@ public final class Preflight {
             settings.recordExamples(),
             layout(settings.layout(), first, config));
     checkMergeParameters(spec);
+    if (dataFlow != null) {
+      spec = spec.withDataFlow(dataFlow(dataFlow, folders, settings.seed()));
+      GenerationLoop.newSearch(settings, spec); // strategy and options, before Spark starts
+      checkBatches(spec.dataFlow(), tasks, rows);
+    }
     return new CheckedRun(
         spec,
         List.copyOf(rows),
@@ -195,6 +224,58 @@ public final class Preflight {
     }
     return new GeneLayout(
         settings.layerGroups(), settings.filters(), settings.softmax(), config.numLayers());
+  }
+
+  /** The layer-path space over the sources' layers (their config.json layer counts). */
+  private static DataFlowSpec dataFlow(
+      RunSettings.DataFlowSettings d, List<HfModelFolder> folders, long seed) {
+    List<Integer> layers = new ArrayList<>();
+    for (HfModelFolder f : folders) {
+      try {
+        layers.add(LlamaConfig.parse(f.config(), f.uri() + "/config.json").numLayers());
+      } catch (ModelConfigException e) {
+        throw new RunError(e.getMessage() + " (evomerge.models.sources)", e);
+      }
+    }
+    try {
+      return new DataFlowSpec(
+          layers,
+          d.repeats(),
+          d.embeddingModel(),
+          d.headModel(),
+          d.miniBatches(),
+          d.holdout(),
+          seed);
+    } catch (IllegalArgumentException e) {
+      throw new RunError(e.getMessage() + " (evomerge.search.dataflow)", e);
+    }
+  }
+
+  /** Every task has rows in the held-out dev slice and in every mini-batch. */
+  private static void checkBatches(DataFlowSpec flow, List<TaskSpec> tasks, List<TaskRow> rows) {
+    List<Integer> batches = new ArrayList<>();
+    if (flow.holdout() > 0) {
+      batches.add(DataFlowSpec.HOLDOUT);
+    }
+    for (int b = 0; b < flow.miniBatches(); b++) {
+      batches.add(b);
+    }
+    for (TaskSpec task : tasks) {
+      List<TaskRow> own = rows.stream().filter(r -> r.task().equals(task.name())).toList();
+      for (int b : batches) {
+        if (own.stream().noneMatch(r -> flow.inBatch(r, b))) {
+          throw new RunError(
+              String.format(
+                  "Task %s has no rows in %s of its %d rows (evomerge.search.dataflow.holdout ="
+                      + " %s, mini-batches = %d): use fewer mini-batches or another holdout",
+                  task.name(),
+                  b == DataFlowSpec.HOLDOUT ? "the held-out dev slice" : "mini-batch " + b,
+                  own.size(),
+                  flow.holdout(),
+                  flow.miniBatches()));
+        }
+      }
+    }
   }
 
   /** The method, its genes and fixed parameters, checked on one genome before any tensor. */

@@ -12,8 +12,9 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueType;
 import dev.evomerge.worker.io.HfModelFolder;
+import dev.evomerge.worker.model.LanguageModel;
+import dev.evomerge.worker.model.LayerPathModel;
 import dev.evomerge.worker.model.LlamaConfig;
-import dev.evomerge.worker.model.LlamaModel;
 import dev.evomerge.worker.model.ModelWeights;
 import dev.evomerge.worker.score.BatchSizing;
 import dev.evomerge.worker.score.ExampleResult;
@@ -158,7 +159,9 @@ public final class ScoreCommand {
     try (NDManager manager = NDManager.newBaseManager(Device.cpu());
         TextTokenizer tokenizer = TextTokenizer.load(folder.folder(), conf, config)) {
       Map<String, NDArray> weights = ModelWeights.load(folder, config, manager);
-      LlamaModel model = new LlamaModel(config, weights);
+      // a layer-path export records its per-layer scales in config.json
+      LanguageModel model =
+          LayerPathModel.of(config, weights, folder.config(), folder.uri() + "/config.json");
       for (TaskSpec t : tasks) {
         TaskScorer.PreparedTask prepared =
             TaskScorer.prepare(tokenizer, t, rows.get(t.name()), maxLength);

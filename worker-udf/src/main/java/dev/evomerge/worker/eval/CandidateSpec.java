@@ -7,7 +7,8 @@ import java.util.Arrays;
  * One candidate merge as the executors see it: coefficients only, never weights.
  *
  * @param id run-unique candidate id
- * @param weights one linear-merge weight per source model, in {@link EvalSpec#sourceUris()} order
+ * @param weights the genome: one value per (source, gene) in {@link EvalSpec#sourceUris()} order,
+ *     or in a data-flow search the layer-path genome of {@link DataFlowSpec} (and its mini-batch)
  */
 public record CandidateSpec(long id, double[] weights) implements Serializable {
   public CandidateSpec {

@@ -29,6 +29,8 @@ import java.util.Map;
  *     partial sums, for the run's {@code examples.jsonl}
  * @param layout how the genes spread over layer groups and tensor-name filters ({@link
  *     GeneLayout#GLOBAL}: one value per source and gene)
+ * @param dataFlow a data-flow-space search (candidates are layer paths over the sources, not
+ *     merges; method and genes then only serve the baselines), or null
  */
 public record EvalSpec(
     List<String> sourceUris,
@@ -44,7 +46,8 @@ public record EvalSpec(
     int batchSize,
     Map<String, String> hadoopConf,
     boolean recordExamples,
-    GeneLayout layout)
+    GeneLayout layout,
+    DataFlowSpec dataFlow)
     implements Serializable {
   public EvalSpec {
     layout = layout == null ? GeneLayout.GLOBAL : layout;
@@ -85,7 +88,8 @@ public record EvalSpec(
         batchSize,
         hadoopConf,
         recordExamples,
-        GeneLayout.GLOBAL);
+        GeneLayout.GLOBAL,
+        null);
   }
 
   /** A spec with the plain layout (one value per source and gene) that records no examples. */
@@ -116,7 +120,8 @@ public record EvalSpec(
         batchSize,
         hadoopConf,
         false,
-        GeneLayout.GLOBAL);
+        GeneLayout.GLOBAL,
+        null);
   }
 
   /** Genome length: one value per (source, gene, cell of the layout). */
@@ -140,7 +145,62 @@ public record EvalSpec(
         batchSize,
         hadoopConf,
         recordExamples,
-        layout);
+        layout,
+        dataFlow);
+  }
+
+  /** A parameter-space search (no data-flow part). */
+  public EvalSpec(
+      List<String> sourceUris,
+      String baseUri,
+      List<String> versions,
+      String tokenizerUri,
+      String method,
+      List<String> genes,
+      Map<String, Object> global,
+      long seed,
+      List<TaskSpec> tasks,
+      int maxLength,
+      int batchSize,
+      Map<String, String> hadoopConf,
+      boolean recordExamples,
+      GeneLayout layout) {
+    this(
+        sourceUris,
+        baseUri,
+        versions,
+        tokenizerUri,
+        method,
+        genes,
+        global,
+        seed,
+        tasks,
+        maxLength,
+        batchSize,
+        hadoopConf,
+        recordExamples,
+        layout,
+        null);
+  }
+
+  /** The same run as a data-flow search described by {@code flow}. */
+  public EvalSpec withDataFlow(DataFlowSpec flow) {
+    return new EvalSpec(
+        sourceUris,
+        baseUri,
+        versions,
+        tokenizerUri,
+        method,
+        genes,
+        global,
+        seed,
+        tasks,
+        maxLength,
+        batchSize,
+        hadoopConf,
+        recordExamples,
+        layout,
+        flow);
   }
 
   /** The normalised linear merge over the same sources: a genome of one weight per source. */
@@ -159,6 +219,7 @@ public record EvalSpec(
         batchSize,
         hadoopConf,
         recordExamples,
-        GeneLayout.GLOBAL);
+        GeneLayout.GLOBAL,
+        null);
   }
 }

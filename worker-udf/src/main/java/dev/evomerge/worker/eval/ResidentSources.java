@@ -3,6 +3,7 @@ package dev.evomerge.worker.eval;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import dev.evomerge.worker.io.CheckpointException;
 import dev.evomerge.worker.io.HfModelFolder;
 import dev.evomerge.worker.io.SafetensorsFile;
@@ -11,6 +12,7 @@ import dev.evomerge.worker.merge.MergeMethod;
 import dev.evomerge.worker.merge.MergeMethods;
 import dev.evomerge.worker.merge.PreparedTensor;
 import dev.evomerge.worker.model.LlamaConfig;
+import dev.evomerge.worker.model.LlamaModel;
 import dev.evomerge.worker.score.TextTokenizer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -60,6 +62,7 @@ public final class ResidentSources implements ResidentCache.Resident {
   private final TextTokenizer tokenizer;
   private final long bytes;
   private final long bytesRead;
+  private List<LlamaModel> sourceModels;
 
   private ResidentSources(
       String key,
@@ -249,6 +252,33 @@ public final class ResidentSources implements ResidentCache.Resident {
   /** Every tensor's inputs, prepared once for the method: what each candidate combines. */
   public Map<String, PreparedTensor> tensors() {
     return tensors;
+  }
+
+  /**
+   * Each source as a model over views of the resident stacked inputs (no copy), for layer paths;
+   * made on first use and kept.
+   */
+  public synchronized List<LlamaModel> sourceModels() {
+    if (sourceModels == null) {
+      int n = tensors.values().iterator().next().count();
+      List<Map<String, NDArray>> perSource = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        perSource.add(new LinkedHashMap<>());
+      }
+      for (PreparedTensor t : tensors.values()) {
+        for (int i = 0; i < n; i++) {
+          NDArray view = t.stacked().get(i).reshape(t.shape());
+          NDScope.unregister(view); // lives as long as the resident arrays, not the caller's scope
+          perSource.get(i).put(t.name(), view);
+        }
+      }
+      List<LlamaModel> models = new ArrayList<>();
+      for (Map<String, NDArray> w : perSource) {
+        models.add(new LlamaModel(config, w));
+      }
+      sourceModels = List.copyOf(models);
+    }
+    return sourceModels;
   }
 
   public TextTokenizer tokenizer() {

@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import dev.evomerge.worker.merge.MergeEngine;
 import dev.evomerge.worker.merge.PreparedTensor;
+import dev.evomerge.worker.model.LanguageModel;
+import dev.evomerge.worker.model.LayerPathModel;
 import dev.evomerge.worker.model.LlamaConfig;
 import dev.evomerge.worker.model.LlamaModel;
 import dev.evomerge.worker.score.BatchSizing;
@@ -15,6 +17,7 @@ import dev.evomerge.worker.score.TaskResult;
 import dev.evomerge.worker.score.TaskScorer;
 import dev.evomerge.worker.score.TaskSpec;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,27 +65,42 @@ public final class ShardEvaluator {
       }
       list.add(row.example());
     }
-    // tokenised once per shard; each candidate only runs forward passes
-    List<TaskScorer.PreparedTask> prepared = new ArrayList<>();
-    for (TaskSpec task : spec.tasks()) {
-      prepared.add(
-          TaskScorer.prepare(sources.tokenizer(), task, rows.get(task.name()), spec.maxLength()));
-    }
-    int batchSize = batchSize(spec, sources.config(), prepared, device);
+    // tokenised once per shard (per dev mini-batch in a data-flow search); each candidate only
+    // runs forward passes
+    DataFlowSpec flow = spec.dataFlow();
+    Map<Integer, List<TaskScorer.PreparedTask>> preparedByBatch = new HashMap<>();
+    Map<Integer, Integer> batchSizes = new HashMap<>();
     Map<Long, CandidateResult> out = new LinkedHashMap<>();
     for (CandidateSpec candidate : candidates) {
+      int batch = flow == null ? DataFlowSpec.ALL : flow.batch(candidate.weights());
+      List<TaskScorer.PreparedTask> prepared =
+          preparedByBatch.computeIfAbsent(batch, b -> prepare(spec, sources, rows, flow, b));
+      int batchSize =
+          batchSizes.computeIfAbsent(
+              batch, b -> batchSize(spec, sources.config(), prepared, device));
       long start = System.nanoTime();
       try (NDManager weightsManager = sources.manager().newSubManager();
           NDScope scope = new NDScope()) {
         scope.suppressNotUsedWarning();
-        CandidateParams params = new CandidateParams(spec, candidate.weights());
-        Map<String, NDArray> weights = new LinkedHashMap<>();
-        for (PreparedTensor t : sources.tensors().values()) {
-          weights.put(
-              t.name(),
-              MergeEngine.combine(params.method(), t, params.resolve(t.name()), weightsManager));
+        LanguageModel model;
+        if (flow != null) {
+          // a path over the resident sources' layers: nothing is materialised
+          model =
+              new LayerPathModel(
+                  sources.sourceModels(),
+                  flow.embedding(),
+                  flow.head(),
+                  flow.path(candidate.weights()));
+        } else {
+          CandidateParams params = new CandidateParams(spec, candidate.weights());
+          Map<String, NDArray> weights = new LinkedHashMap<>();
+          for (PreparedTensor t : sources.tensors().values()) {
+            weights.put(
+                t.name(),
+                MergeEngine.combine(params.method(), t, params.resolve(t.name()), weightsManager));
+          }
+          model = new LlamaModel(sources.config(), weights);
         }
-        LlamaModel model = new LlamaModel(sources.config(), weights);
         Map<String, TaskPartial> partials = new LinkedHashMap<>();
         Map<String, ExampleScores> examples = new LinkedHashMap<>();
         String problem = null;
@@ -138,5 +156,25 @@ public final class ShardEvaluator {
       longest = Math.max(longest, task.longestSequence());
     }
     return BatchSizing.automatic(config, Math.min(longest, spec.maxLength()), device.device());
+  }
+
+  private static List<TaskScorer.PreparedTask> prepare(
+      EvalSpec spec,
+      ResidentSources sources,
+      Map<String, List<TaskExample>> rows,
+      DataFlowSpec flow,
+      int batch) {
+    List<TaskScorer.PreparedTask> prepared = new ArrayList<>();
+    for (TaskSpec task : spec.tasks()) {
+      List<TaskExample> taskRows = rows.get(task.name());
+      if (flow != null && batch != DataFlowSpec.ALL) {
+        taskRows =
+            taskRows.stream()
+                .filter(x -> flow.inBatch(new TaskRow(task.name(), x), batch))
+                .toList();
+      }
+      prepared.add(TaskScorer.prepare(sources.tokenizer(), task, taskRows, spec.maxLength()));
+    }
+    return prepared;
   }
 }

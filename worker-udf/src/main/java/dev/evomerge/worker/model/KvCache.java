@@ -34,6 +34,13 @@ public final class KvCache implements AutoCloseable {
     return length;
   }
 
+  void checkSlots(int layers) {
+    if (keys.length != layers) {
+      throw new IllegalArgumentException(
+          String.format("KV cache has %d layer slots, the model has %d", keys.length, layers));
+    }
+  }
+
   void append(float[][] newMask, int t) {
     if (length + t > keyMask[0].length) {
       int cap = Math.max(2 * keyMask[0].length, length + t);

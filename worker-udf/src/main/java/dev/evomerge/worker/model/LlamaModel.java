@@ -25,7 +25,7 @@ import java.util.Map;
  *
  * <p>Not thread-safe (it caches RoPE tables); build one per thread, it is cheap.
  */
-public final class LlamaModel {
+public final class LlamaModel implements LanguageModel {
   /** Additive mask value; finite so rows that see only padding stay finite instead of NaN. */
   private static final float MASKED = -1e9f;
 
@@ -63,18 +63,9 @@ public final class LlamaModel {
   }
 
   /** An empty KV cache for {@code batch} rows. */
+  @Override
   public KvCache newCache(int batch) {
     return new KvCache(config.numLayers(), batch);
-  }
-
-  /**
-   * Next-token log-probabilities.
-   *
-   * @param inputIds int64 {@code [B, T]}
-   * @return F32 {@code [B, T, V]}: entry {@code [b, t, v]} is log p(token t+1 = v | tokens 0..t)
-   */
-  public NDArray logProbs(NDArray inputIds) {
-    return logits(inputIds).logSoftmax(-1);
   }
 
   /**
@@ -82,6 +73,7 @@ public final class LlamaModel {
    * LM head and log-softmax, which dominate small models with large vocabularies, skip the
    * positions whose predictions are not scored (a multiple-choice context).
    */
+  @Override
   public NDArray logProbs(NDArray inputIds, int from) {
     long t = inputIds.getShape().get(1);
     if (from < 0 || from >= t) {
@@ -92,42 +84,32 @@ public final class LlamaModel {
     return lmHead(from == 0 ? h : h.get(":, " + from + ":, :")).logSoftmax(-1);
   }
 
-  /** As {@link #logProbs(NDArray)}, with an attention mask {@code [B, T]} (1 real, 0 padding). */
-  public NDArray logProbs(NDArray inputIds, NDArray attentionMask) {
-    return logits(inputIds, attentionMask).logSoftmax(-1);
-  }
-
   /** Unnormalised next-token scores, F32 {@code [B, T, V]}, rows right-padded or unpadded. */
+  @Override
   public NDArray logits(NDArray inputIds) {
     return lmHead(hidden(inputIds, null, null));
   }
 
-  /** Unnormalised next-token scores with an attention mask {@code [B, T]} (1 real, 0 padding). */
+  @Override
   public NDArray logits(NDArray inputIds, NDArray attentionMask) {
     return lmHead(hidden(inputIds, maskRows(attentionMask), null));
   }
 
-  /**
-   * Feeds {@code inputIds} after what {@code cache} holds, appends their keys and values to it, and
-   * returns the logits of the last new position, F32 {@code [B, V]}. With left padding the last
-   * position is real in every row.
-   *
-   * @param attentionMask {@code [B, T]} for the new tokens (1 real, 0 padding), or null for all
-   *     real
-   */
+  @Override
   public NDArray nextTokenLogits(NDArray inputIds, NDArray attentionMask, KvCache cache) {
     NDArray h = hidden(inputIds, attentionMask == null ? null : maskRows(attentionMask), cache);
     long t = h.getShape().get(1);
     return lmHead(h.get(":, " + (t - 1) + ", :"));
   }
 
-  private NDArray lmHead(NDArray x) {
+  /** The LM head: hidden states to logits. */
+  NDArray lmHead(NDArray x) {
     NDArray head =
         config.tieWordEmbeddings() ? w("model.embed_tokens.weight") : w("lm_head.weight");
     return x.matMul(head.transpose());
   }
 
-  private static float[][] maskRows(NDArray mask) {
+  static float[][] maskRows(NDArray mask) {
     int b = (int) mask.getShape().get(0);
     int t = (int) mask.getShape().get(1);
     float[] flat = mask.toType(DataType.FLOAT32, false).toFloatArray();
@@ -140,6 +122,30 @@ public final class LlamaModel {
 
   /** Final-norm hidden states {@code [B, T, H]}. */
   private NDArray hidden(NDArray inputIds, float[][] mask, KvCache cache) {
+    if (cache != null) {
+      cache.checkSlots(config.numLayers());
+    }
+    Pass pass = begin(inputIds, mask, cache);
+    NDArray x = embed(inputIds);
+    for (int i = 0; i < config.numLayers(); i++) {
+      x = layer(x, i, i, pass);
+    }
+    return finalNorm(x);
+  }
+
+  /**
+   * What every decoder layer of one forward pass shares: the RoPE tables of the tokens' positions,
+   * the additive attention mask, and the KV cache (null without one).
+   */
+  record Pass(NDArray[] rope, NDArray mask, KvCache cache) {}
+
+  /**
+   * Positions and mask of a forward pass over {@code inputIds} after what {@code cache} holds (its
+   * padding mask is extended by the new tokens').
+   *
+   * @param mask {@code [B][T]} 1 real, 0 padding, or null for all real
+   */
+  Pass begin(NDArray inputIds, float[][] mask, KvCache cache) {
     NDManager m = inputIds.getManager();
     int b = (int) inputIds.getShape().get(0);
     int t = (int) inputIds.getShape().get(1);
@@ -173,17 +179,31 @@ public final class LlamaModel {
       keyMask = mask;
     }
     int keys = past + t;
-    NDArray[] rope = ropeTables(m, positions);
-    NDArray additive = additiveMask(m, keyMask, b, t, past, keys, config.slidingWindow());
+    return new Pass(
+        ropeTables(m, positions),
+        additiveMask(m, keyMask, b, t, past, keys, config.slidingWindow()),
+        cache);
+  }
 
-    NDArray x = w("model.embed_tokens.weight").get(inputIds.toType(DataType.INT64, false));
-    for (int i = 0; i < config.numLayers(); i++) {
-      String p = "model.layers." + i + ".";
-      NDArray h = rmsNorm(x, w(p + "input_layernorm.weight"));
-      x = x.add(attention(h, i, p, rope, additive, cache));
-      h = rmsNorm(x, w(p + "post_attention_layernorm.weight"));
-      x = x.add(mlp(h, p));
-    }
+  /** Token embeddings {@code [B, T, H]}. */
+  NDArray embed(NDArray inputIds) {
+    return w("model.embed_tokens.weight").get(inputIds.toType(DataType.INT64, false));
+  }
+
+  /**
+   * Decoder layer {@code layer} of this model applied to {@code x}, keeping its keys and values in
+   * cache slot {@code slot} (a layer path puts one layer in several slots).
+   */
+  NDArray layer(NDArray x, int layer, int slot, Pass pass) {
+    String p = "model.layers." + layer + ".";
+    NDArray h = rmsNorm(x, w(p + "input_layernorm.weight"));
+    x = x.add(attention(h, slot, p, pass.rope(), pass.mask(), pass.cache()));
+    h = rmsNorm(x, w(p + "post_attention_layernorm.weight"));
+    return x.add(mlp(h, p));
+  }
+
+  /** The final RMSNorm. */
+  NDArray finalNorm(NDArray x) {
     return rmsNorm(x, w("model.norm.weight"));
   }
 
@@ -210,7 +230,7 @@ public final class LlamaModel {
   }
 
   private NDArray attention(
-      NDArray h, int layer, String p, NDArray[] rope, NDArray mask, KvCache cache) {
+      NDArray h, int slot, String p, NDArray[] rope, NDArray mask, KvCache cache) {
     long b = h.getShape().get(0);
     long t = h.getShape().get(1);
     int heads = config.numHeads();
@@ -228,11 +248,11 @@ public final class LlamaModel {
     k = applyRope(heads(k, b, t, kvHeads, d), rope);
     v = heads(v, b, t, kvHeads, d);
     if (cache != null) {
-      if (cache.keys[layer] != null) {
-        k = cache.keys[layer].concat(k, 2);
-        v = cache.values[layer].concat(v, 2);
+      if (cache.keys[slot] != null) {
+        k = cache.keys[slot].concat(k, 2);
+        v = cache.values[slot].concat(v, 2);
       }
-      cache.replace(layer, k, v);
+      cache.replace(slot, k, v);
     }
     long keys = k.getShape().get(2);
     // HF repeat_kv: KV head j serves query heads j*g .. j*g+g-1. Folding those g heads into the

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
-import dev.evomerge.worker.model.LlamaModel;
+import dev.evomerge.worker.model.LanguageModel;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
@@ -45,7 +45,7 @@ final class ContinuationScorer {
 
   /** Per request: sum of log-probabilities of the scored tokens. */
   static double[] score(
-      LlamaModel model, NDManager manager, List<Request> requests, int batchSize) {
+      LanguageModel model, NDManager manager, List<Request> requests, int batchSize) {
     double[] out = new double[requests.size()];
     Integer[] order = IntStream.range(0, requests.size()).boxed().toArray(Integer[]::new);
     Arrays.sort(order, Comparator.comparingInt((Integer i) -> -requests.get(i).tokens().length));

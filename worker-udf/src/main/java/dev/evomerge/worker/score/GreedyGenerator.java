@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import dev.evomerge.worker.model.KvCache;
-import dev.evomerge.worker.model.LlamaModel;
+import dev.evomerge.worker.model.LanguageModel;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -21,7 +21,7 @@ public final class GreedyGenerator {
 
   /** Generated token ids per prompt (EOS excluded), before stop strings are applied. */
   public static List<long[]> generateIds(
-      LlamaModel model,
+      LanguageModel model,
       NDManager manager,
       TextTokenizer tokenizer,
       List<long[]> prompts,
@@ -50,7 +50,7 @@ public final class GreedyGenerator {
 
   /** Generated text per prompt, cut before the first stop string. */
   public static List<String> generate(
-      LlamaModel model,
+      LanguageModel model,
       NDManager manager,
       TextTokenizer tokenizer,
       List<long[]> prompts,
@@ -77,7 +77,7 @@ public final class GreedyGenerator {
   }
 
   private static List<long[]> batch(
-      LlamaModel model,
+      LanguageModel model,
       NDManager manager,
       TextTokenizer tokenizer,
       List<long[]> prompts,

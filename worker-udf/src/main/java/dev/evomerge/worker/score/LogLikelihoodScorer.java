@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
-import dev.evomerge.worker.model.LlamaModel;
+import dev.evomerge.worker.model.LanguageModel;
 import java.util.List;
 
 /**
@@ -20,7 +20,7 @@ public final class LogLikelihoodScorer {
    * @param batchSize rows per forward pass
    */
   public static ScorePartial score(
-      LlamaModel model, NDManager manager, List<long[]> sequences, int batchSize) {
+      LanguageModel model, NDManager manager, List<long[]> sequences, int batchSize) {
     double sum = 0;
     long tokens = 0;
     for (int start = 0; start < sequences.size(); start += batchSize) {
@@ -35,7 +35,7 @@ public final class LogLikelihoodScorer {
   }
 
   /** Sum of log-probabilities of each row's predicted tokens. */
-  static double[] scoreBatch(LlamaModel model, NDManager manager, List<long[]> batch) {
+  static double[] scoreBatch(LanguageModel model, NDManager manager, List<long[]> batch) {
     int rows = batch.size();
     int width = 1;
     for (long[] s : batch) {

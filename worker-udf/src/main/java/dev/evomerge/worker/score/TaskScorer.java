@@ -1,7 +1,7 @@
 package dev.evomerge.worker.score;
 
 import ai.djl.ndarray.NDManager;
-import dev.evomerge.worker.model.LlamaModel;
+import dev.evomerge.worker.model.LanguageModel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -25,7 +25,7 @@ public final class TaskScorer {
    *     (loglik: on the right, like the skeleton's scorer)
    */
   public static TaskResult score(
-      LlamaModel model,
+      LanguageModel model,
       NDManager manager,
       TextTokenizer tokenizer,
       TaskSpec spec,
@@ -127,7 +127,7 @@ public final class TaskScorer {
    * @param batchSize sequences per forward pass
    */
   public static TaskResult score(
-      LlamaModel model,
+      LanguageModel model,
       NDManager manager,
       TextTokenizer tokenizer,
       PreparedTask task,
@@ -154,7 +154,7 @@ public final class TaskScorer {
   }
 
   private static TaskResult loglik(
-      LlamaModel model, NDManager manager, PreparedTask task, int batchSize) {
+      LanguageModel model, NDManager manager, PreparedTask task, int batchSize) {
     double[] ll = ContinuationScorer.score(model, manager, task.requests, batchSize);
     double sum = 0;
     long tokens = 0;
@@ -174,7 +174,7 @@ public final class TaskScorer {
 
   /** multiple_choice and classify: the most likely of several continuations. */
   private static TaskResult choices(
-      LlamaModel model, NDManager manager, PreparedTask task, int batchSize) {
+      LanguageModel model, NDManager manager, PreparedTask task, int batchSize) {
     TaskSpec spec = task.spec;
     boolean classify = spec.kind() == TaskKind.CLASSIFY;
     List<String> labels = spec.labels();
@@ -228,7 +228,7 @@ public final class TaskScorer {
   }
 
   private static TaskResult generate(
-      LlamaModel model,
+      LanguageModel model,
       NDManager manager,
       TextTokenizer tokenizer,
       PreparedTask task,

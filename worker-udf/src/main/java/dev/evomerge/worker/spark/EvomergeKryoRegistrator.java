@@ -3,6 +3,7 @@ package dev.evomerge.worker.spark;
 import com.esotericsoftware.kryo.Kryo;
 import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
+import dev.evomerge.worker.eval.DataFlowSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.GeneLayout;
 import dev.evomerge.worker.eval.TaskRow;
@@ -28,6 +29,7 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
       List.of(
           EvalSpec.class,
           GeneLayout.class,
+          DataFlowSpec.class,
           CandidateSpec.class,
           CandidateResult.class,
           TaskRow.class,
