@@ -51,9 +51,4 @@ final class ToyZooCommand {
   static ToyZoo.Zoo create(Path dir, long seed) {
     return ToyZoo.create(dir, seed, TARGET_MIX, 32, 40);
   }
-
-  /** The demo's zoo: reused when complete. */
-  static ToyZoo.Zoo openOrCreate(Path dir, long seed) {
-    return ToyZoo.openOrCreate(dir, seed, TARGET_MIX, 32, 40);
-  }
 }

@@ -67,6 +67,38 @@ public final class HeldOutEvaluation {
     return out;
   }
 
+  /**
+   * A merge with fixed parameters (no search): {@code genome} holds {@code genes} per source, as
+   * {@link EvalSpec#genes()} lays them out.
+   */
+  public record FixedMerge(
+      String label,
+      String method,
+      List<String> genes,
+      Map<String, Object> parameters,
+      double[] genome) {}
+
+  /**
+   * Scores fixed merges (the papers' untuned task arithmetic, TIES, DARE-TIES) over the run's
+   * sources and base on the held-out tasks, each with its method's evaluator.
+   */
+  public static List<Entry> evaluateFixed(
+      Preflight.CheckedRun checked, List<FixedMerge> merges, EvaluatorFactory factory) {
+    FitnessFunction fitness = checked.testFitness();
+    EvalSpec heldOut = checked.spec().withTasks(fitness.tasks());
+    List<Entry> out = new ArrayList<>();
+    for (FixedMerge m : merges) {
+      EvalSpec spec = heldOut.withMerge(m.method(), m.genes(), m.parameters());
+      try (GenerationEvaluator e = factory.create(spec, checked.testRows())) {
+        CandidateResult r =
+            e.evaluate("evomerge held-out: " + m.label(), List.of(new CandidateSpec(0, m.genome())))
+                .get(0L);
+        out.add(entry(m.label(), r, fitness));
+      }
+    }
+    return out;
+  }
+
   private static Entry entry(String model, CandidateResult r, FitnessFunction fitness) {
     if (r.isFailed()) {
       return new Entry(model, Double.NaN, Map.of(), r.error());

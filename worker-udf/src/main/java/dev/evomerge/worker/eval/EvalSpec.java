@@ -203,6 +203,24 @@ public record EvalSpec(
         flow);
   }
 
+  /** The same sources and tasks merged with another method, genes and global parameters. */
+  public EvalSpec withMerge(
+      String otherMethod, List<String> otherGenes, Map<String, Object> params) {
+    return new EvalSpec(
+        sourceUris,
+        baseUri,
+        versions,
+        tokenizerUri,
+        otherMethod,
+        otherGenes,
+        params,
+        seed,
+        tasks,
+        maxLength,
+        batchSize,
+        hadoopConf);
+  }
+
   /** The normalised linear merge over the same sources: a genome of one weight per source. */
   public EvalSpec asNormalizedLinear() {
     return new EvalSpec(

@@ -49,7 +49,11 @@ public final class MergeEngine {
         flat.add(x.toType(DataType.FLOAT32, false).reshape(1, -1));
       }
       NDArray stacked = NDArrays.concat(flat, 0);
-      NDArray baseFlat = base == null ? null : base.toType(DataType.FLOAT32, true).reshape(-1);
+      // duplicate(): memory of its own. With toType(FLOAT32, true) on an F32 input the resident
+      // base kept reading the input's buffer after the caller closed it: every merge with a base
+      // turned to garbage (NaN) a while after loading, from the second generation on (demo)
+      NDArray baseFlat =
+          base == null ? null : base.toType(DataType.FLOAT32, false).reshape(-1).duplicate();
       NDArray deltas = base != null && withDeltas ? stacked.sub(baseFlat) : null;
       for (NDArray a : new NDArray[] {stacked, baseFlat, deltas}) {
         if (a != null) {

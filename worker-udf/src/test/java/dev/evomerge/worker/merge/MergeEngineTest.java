@@ -53,6 +53,38 @@ class MergeEngineTest {
   }
 
   @Test
+  void thePreparedBaseOutlivesTheInputsItWasReadFrom() {
+    // as ResidentSources does: inputs read into a scratch manager that is closed after prepare
+    float[] x = {1, 2, 3, 4, 5, 6};
+    float[] b = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+    try (NDManager resident = NDManager.newBaseManager(Device.cpu())) {
+      PreparedTensor t;
+      try (NDManager scratch = resident.newSubManager()) {
+        NDArray input = scratch.create(x, new Shape(2, 3));
+        NDArray base = scratch.create(b, new Shape(2, 3));
+        t = MergeEngine.prepare("w", List.of("x"), List.of(input), base, true);
+        for (NDArray a : new NDArray[] {t.stacked(), t.base(), t.deltas()}) {
+          a.attach(resident);
+        }
+      }
+      // overwrite freed native memory: the base must not read it
+      for (int i = 0; i < 50; i++) {
+        System.gc();
+        try (NDManager other = NDManager.newBaseManager(Device.cpu())) {
+          other.create(new float[] {9, 9, 9, 9, 9, 9}, new Shape(2, 3)).mul(2).toFloatArray();
+        }
+      }
+      assertArrayEquals(b, t.base().toFloatArray());
+      MergeMethod ta = MergeMethods.get("task_arithmetic");
+      ResolvedParams p =
+          Params.resolve(ta, Map.of(), List.of(Map.of("weight", 1.0)), 1, "w", List.of("x"));
+      try (NDManager out = NDManager.newBaseManager(Device.cpu())) {
+        assertArrayEquals(x, MergeEngine.combine(ta, t, p, out).toFloatArray(), 1e-6f);
+      }
+    }
+  }
+
+  @Test
   void prepareLeavesInputsAndComputesTaskVectors() {
     try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
       NDArray x = m.create(new float[] {1, 2, 3, 4}, new Shape(2, 2));
