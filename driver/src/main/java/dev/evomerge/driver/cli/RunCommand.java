@@ -154,7 +154,7 @@ public final class RunCommand {
           .withHeldOutEvaluation(heldOut)
           .execute();
       try {
-        RunPointers.afterCompletedRun(settings, checked, folder.dir(), heldOut, out);
+        RunPointers.afterCompletedRun(settings, checked, folder, heldOut, out);
       } catch (RuntimeException e) {
         // the run itself completed: its status stays, the pointers stay where they were
         err.println("evomerge: run completed, but latest/champion were not updated: " + e);

@@ -7,13 +7,7 @@ import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.score.ExampleScores;
 import dev.evomerge.worker.score.TaskKind;
 import dev.evomerge.worker.score.TaskSpec;
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -33,52 +27,52 @@ import java.util.stream.IntStream;
 final class ExampleLog {
   static final String FILE = "examples.jsonl";
 
-  private final Path file;
+  private final RunFiles files;
+  private final StringBuilder text = new StringBuilder();
   private final Map<String, TaskKind> kinds = new LinkedHashMap<>();
 
   /**
-   * Opens the log of the run in {@code dir}, dropping the lines of generations from {@code
-   * completedGenerations} on (a resumed run evaluates them again).
+   * Opens the log of the run folder {@code files}, dropping the lines of generations from {@code
+   * completedGenerations} on (a resumed run evaluates them again). Like {@code history.jsonl}, the
+   * file is kept on the driver and replaced whole after each generation, so it works on object
+   * stores (no appends there) and a reader never sees a part of a line.
    */
-  ExampleLog(Path dir, int completedGenerations, List<TaskSpec> tasks) {
-    this.file = dir.resolve(FILE);
+  ExampleLog(RunFiles files, int completedGenerations, List<TaskSpec> tasks) {
+    this.files = files;
     tasks.forEach(t -> kinds.put(t.name(), t.kind()));
     try {
-      if (Files.exists(file)) {
-        StringBuilder kept = new StringBuilder();
-        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+      java.util.Optional<String> old = files.read(FILE);
+      if (old.isPresent()) {
+        for (String line : old.get().split("\n")) {
           if (!line.isBlank()
               && RunFolder.JSON.readTree(line).path("generation").asInt(Integer.MAX_VALUE)
                   < completedGenerations) {
-            kept.append(line).append('\n');
+            text.append(line).append('\n');
           }
         }
-        Path tmp = dir.resolve("." + FILE + ".tmp");
-        Files.writeString(tmp, kept, StandardCharsets.UTF_8);
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        files.write(FILE, text.toString());
       }
-    } catch (IOException e) {
-      throw new RunError("Cannot reopen " + file, e);
+    } catch (IOException | java.io.UncheckedIOException e) {
+      throw new RunError("Cannot reopen " + files.path(FILE), e);
     }
   }
 
-  /** Appends the lines of one generation's candidates (in candidate order). */
+  /** Adds the lines of one generation's candidates (in candidate order) and rewrites the file. */
   void append(int generation, List<CandidateSpec> candidates, Map<Long, CandidateResult> results) {
-    try (BufferedWriter out =
-        Files.newBufferedWriter(
-            file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+    try {
       for (CandidateSpec candidate : candidates) {
         CandidateResult result = results.get(candidate.id());
         if (result == null || result.isFailed()) {
           continue;
         }
         for (ExampleScores scores : ordered(result.exampleScores())) {
-          out.write(RunFolder.JSON.writeValueAsString(line(generation, candidate.id(), scores)));
-          out.newLine();
+          text.append(RunFolder.JSON.writeValueAsString(line(generation, candidate.id(), scores)))
+              .append('\n');
         }
       }
-    } catch (IOException e) {
-      throw new RunError("Cannot write " + file, e);
+      files.write(FILE, text.toString());
+    } catch (IOException | java.io.UncheckedIOException e) {
+      throw new RunError("Cannot write " + files.path(FILE), e);
     }
   }
 

@@ -113,7 +113,7 @@ public final class GenerationLoop {
     List<GenerationSummary> summaries = new ArrayList<>();
     ExampleLog examples =
         settings.recordExamples()
-            ? new ExampleLog(folder.dir(), search.generations(), checked.spec().tasks())
+            ? new ExampleLog(folder.files(), search.generations(), checked.spec().tasks())
             : null;
     long nextId = search.evaluations();
     for (int g = search.generations();

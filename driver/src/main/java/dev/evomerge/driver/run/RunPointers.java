@@ -115,16 +115,16 @@ public final class RunPointers {
   public static Decision afterCompletedRun(
       RunSettings settings,
       Preflight.CheckedRun checked,
-      Path runDir,
+      RunFolder folder,
       HeldOutEvaluation.EvaluatorFactory factory,
       PrintStream console) {
     if (!enabled(settings)) {
       return new Decision(false, POINTERS_KEY + " is off", null, null);
     }
     String root = settings.outputRoot();
-    String run = runDir.toAbsolutePath().toString();
+    String run = folder.location();
     double margin = margin(settings);
-    Double newTest = evolvedTestFitness(runDir);
+    Double newTest = evolvedTestFitness(folder.files());
     Optional<String> champion = read(root, CHAMPION, checked.hadoopConf());
     Decision decision;
     if (newTest == null) {
@@ -144,7 +144,7 @@ public final class RunPointers {
     } else {
       decision = challenge(settings, checked, champion.get(), newTest, margin, factory);
     }
-    appendToReport(runDir, champion.orElse(null), margin, decision);
+    appendToReport(folder.files(), run, champion.orElse(null), margin, decision);
     if (decision.moved()) {
       write(root, CHAMPION, pointer(settings, run, decision.newTest()), checked.hadoopConf());
     }
@@ -236,29 +236,29 @@ public final class RunPointers {
   }
 
   /** The held-out fitness of the evolved merge, from {@code test-evaluation.json}. */
-  private static Double evolvedTestFitness(Path runDir) {
-    Path file = runDir.resolve("test-evaluation.json");
-    if (!Files.isRegularFile(file)) {
+  private static Double evolvedTestFitness(RunFiles files) {
+    Optional<String> text = files.read("test-evaluation.json");
+    if (text.isEmpty()) {
       return null;
     }
     try {
-      for (JsonNode m : RunFolder.JSON.readTree(file.toFile()).path("models")) {
+      for (JsonNode m : RunFolder.JSON.readTree(text.get()).path("models")) {
         if (m.path("model").asText().equals("evolved merge (best)")) {
           return m.path("fitness").isNumber() ? m.get("fitness").asDouble() : null;
         }
       }
       return null;
     } catch (IOException e) {
-      throw new RunError("Cannot read " + file, e);
+      throw new RunError("Cannot read " + files.path("test-evaluation.json"), e);
     }
   }
 
   private static void appendToReport(
-      Path runDir, String champion, double margin, Decision decision) {
+      RunFiles files, String run, String champion, double margin, Decision decision) {
     StringBuilder md = new StringBuilder("\n## Champion\n\n");
     md.append("| | run | held-out fitness |\n|---|---|---|\n");
     md.append("| this run | `")
-        .append(runDir.toAbsolutePath())
+        .append(run)
         .append("` | ")
         .append(format(decision.newTest()))
         .append(" |\n");
@@ -274,14 +274,9 @@ public final class RunPointers {
         .append(decision.reason())
         .append(")\n");
     try {
-      Files.writeString(
-          runDir.resolve("report.md"),
-          md.toString(),
-          StandardCharsets.UTF_8,
-          java.nio.file.StandardOpenOption.CREATE,
-          java.nio.file.StandardOpenOption.APPEND);
-    } catch (IOException e) {
-      throw new RunError("Cannot write report.md in " + runDir, e);
+      files.write("report.md", files.read("report.md").orElse("") + md);
+    } catch (java.io.UncheckedIOException e) {
+      throw new RunError("Cannot write report.md in " + files.dir(), e);
     }
   }
 

@@ -174,7 +174,7 @@ class ExampleLogTest {
         "{\"generation\":0,\"candidate\":0}\n{\"generation\":1,\"candidate\":4}\n");
     ExampleLog log =
         new ExampleLog(
-            dir,
+            RunFiles.at(dir.toString(), new org.apache.hadoop.conf.Configuration()),
             1,
             List.of(
                 dev.evomerge.worker.score.TaskSpec.of(
