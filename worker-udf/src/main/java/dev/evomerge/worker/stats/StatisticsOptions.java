@@ -1,0 +1,31 @@
+package dev.evomerge.worker.stats;
+
+import com.google.common.base.Preconditions;
+import java.io.Serializable;
+
+/**
+ * What to compute and within which bounds.
+ *
+ * @param fisher compute the diagonal Fisher information (one backward pass per sequence)
+ * @param gram compute the Gram matrices of the linear layers' inputs
+ * @param maxLength sequences are cut to this many tokens (BOS included)
+ * @param maxGramBytes the most bytes the F32 Gram accumulators of one model may take ({@code sum
+ *     over linear layers of 4 d_in^2}); more is an error naming the largest layer
+ */
+public record StatisticsOptions(boolean fisher, boolean gram, int maxLength, long maxGramBytes)
+    implements Serializable {
+  /** 2 GiB of Gram accumulators: every linear layer of a 1-2B model with d_in up to ~8k. */
+  public static final long DEFAULT_MAX_GRAM_BYTES = 2L << 30;
+
+  public StatisticsOptions {
+    Preconditions.checkArgument(fisher || gram, "Statistics options compute nothing");
+    Preconditions.checkArgument(maxLength >= 2, "Invalid statistics max length: %s", maxLength);
+    Preconditions.checkArgument(
+        maxGramBytes > 0, "Invalid statistics max Gram bytes: %s", maxGramBytes);
+  }
+
+  /** Both statistics, sequences up to {@code maxLength} tokens, the default Gram bound. */
+  public static StatisticsOptions both(int maxLength) {
+    return new StatisticsOptions(true, true, maxLength, DEFAULT_MAX_GRAM_BYTES);
+  }
+}
