@@ -5,6 +5,7 @@ import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.TaskRow;
+import dev.evomerge.worker.io.FloatTensor;
 import dev.evomerge.worker.score.Direction;
 import dev.evomerge.worker.score.ExampleResult;
 import dev.evomerge.worker.score.TaskExample;
@@ -12,6 +13,10 @@ import dev.evomerge.worker.score.TaskKind;
 import dev.evomerge.worker.score.TaskPartial;
 import dev.evomerge.worker.score.TaskResult;
 import dev.evomerge.worker.score.TaskSpec;
+import dev.evomerge.worker.stats.ModelStatistics;
+import dev.evomerge.worker.stats.StatisticsOptions;
+import dev.evomerge.worker.stats.StatisticsRow;
+import dev.evomerge.worker.stats.StatisticsSpec;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.serializer.KryoRegistrator;
@@ -32,7 +37,12 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
           TaskExample.class,
           TaskPartial.class,
           TaskResult.class,
-          ExampleResult.class);
+          ExampleResult.class,
+          FloatTensor.class,
+          StatisticsOptions.class,
+          StatisticsSpec.class,
+          StatisticsRow.class,
+          ModelStatistics.class);
 
   @Override
   public void registerClasses(Kryo kryo) {
@@ -48,6 +58,8 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
     kryo.register(ExampleResult[].class);
     kryo.register(double[].class);
     kryo.register(long[].class);
+    kryo.register(float[].class);
+    kryo.register(StatisticsRow[].class);
     // List.copyOf / Map.copyOf give the JDK's immutable collections; Kryo copies them into their
     // mutable siblings, which the records' canonical constructors copy back.
     kryo.register(List.of().getClass(), new ImmutableListSerializer());

@@ -33,6 +33,13 @@ import java.util.Map;
  * before anything is computed, naming the largest layer.
  */
 public final class StatisticsComputer {
+  /**
+   * DJL's PyTorch engine allows one gradient collector per JVM at a time: Fisher passes of
+   * concurrent tasks (executor cores sharing a JVM) take turns on this lock; Gram-only passes do
+   * not need it.
+   */
+  private static final Object AUTOGRAD = new Object();
+
   private StatisticsComputer() {}
 
   /**
@@ -205,9 +212,11 @@ public final class StatisticsComputer {
       llama.logits(ids);
       return;
     }
-    try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-      NDArray logLikelihood = llama.logProbs(ids).gather(next, -1).sum();
-      collector.backward(logLikelihood);
+    synchronized (AUTOGRAD) {
+      try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+        NDArray logLikelihood = llama.logProbs(ids).gather(next, -1).sum();
+        collector.backward(logLikelihood);
+      }
     }
     for (Map.Entry<String, NDArray> e : weights.entrySet()) {
       NDArray g = e.getValue().getGradient();
