@@ -45,7 +45,7 @@ public final class StatsCommand {
           "  --only fisher|gram compute one of the two (default both)",
           "  --max-length N     tokens per row, BOS included (default 512)",
           "  --shards N         Spark partitions the rows are split over (default 4)",
-          "  --max-gram-bytes SIZE  bound on the F32 Gram matrices of the model (default 2GiB)",
+          "  --max-gram-bytes SIZE  bound on the F32 Gram matrices of the model (default 8GiB)",
           "  --conf FILE        run config whose spark.* settings are used (default: defaults)",
           "  --help             this text");
 

@@ -14,8 +14,11 @@ import java.io.Serializable;
  */
 public record StatisticsOptions(boolean fisher, boolean gram, int maxLength, long maxGramBytes)
     implements Serializable {
-  /** 2 GiB of Gram accumulators: every linear layer of a 1-2B model with d_in up to ~8k. */
-  public static final long DEFAULT_MAX_GRAM_BYTES = 2L << 30;
+  /**
+   * 8 GiB of Gram accumulators: a Llama-3.2-1B's (16 layers x (6 x 2048^2 + 8192^2) x 4 bytes, 5.9
+   * GB) fit; a Llama-3-8B's (39 GB) do not.
+   */
+  public static final long DEFAULT_MAX_GRAM_BYTES = 8L << 30;
 
   public StatisticsOptions {
     Preconditions.checkArgument(fisher || gram, "Statistics options compute nothing");
