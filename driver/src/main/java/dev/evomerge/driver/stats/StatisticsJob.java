@@ -6,6 +6,7 @@ import com.google.common.base.Preconditions;
 import com.google.common.hash.Hasher;
 import com.google.common.hash.Hashing;
 import dev.evomerge.worker.io.HfModelFolder;
+import dev.evomerge.worker.merge.MergeStatistics;
 import dev.evomerge.worker.merge.StatisticsFolder;
 import dev.evomerge.worker.model.LlamaConfig;
 import dev.evomerge.worker.model.ModelWeights;
@@ -41,7 +42,7 @@ import org.apache.spark.sql.SparkSession;
  *
  * <p>Cache: a folder holds {@value #MARKER}, keyed by the model's version key, the options and the
  * token ids; a source whose folder has the same key is not recomputed (nothing is read but the
- * marker and the model folder's headers).
+ * marker and the model folder's headers). A folder missing one of the files is recomputed.
  *
  * <p>Memory: a partial is as large as the model (Fisher, F32) plus its Gram matrices, per shard
  * holding the model's rows; the driver holds one sum per model while writing it.
@@ -120,7 +121,9 @@ public final class StatisticsJob {
       }
       String key = key(folder.versionKey(), options, seqs);
       ObjectNode marker = readMarker(s.folder(), conf);
-      if (marker != null && key.equals(marker.path("key").asText())) {
+      if (marker != null
+          && key.equals(marker.path("key").asText())
+          && filesPresent(s.folder(), options, conf)) {
         outcomes.add(
             new Outcome(
                 s.name(),
@@ -185,6 +188,19 @@ public final class StatisticsJob {
       }
     }
     return h.hash().toString();
+  }
+
+  /** Whether the statistics files {@code options} asks for are all in {@code folder}. */
+  private static boolean filesPresent(
+      String folder, StatisticsOptions options, Configuration conf) {
+    try {
+      FileSystem fs = new Path(folder).getFileSystem(conf);
+      return (!options.fisher()
+              || fs.exists(new Path(folder, MergeStatistics.Kind.FISHER.fileName())))
+          && (!options.gram() || fs.exists(new Path(folder, MergeStatistics.Kind.GRAM.fileName())));
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private static ObjectNode readMarker(String folder, Configuration conf) {

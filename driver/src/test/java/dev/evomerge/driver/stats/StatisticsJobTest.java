@@ -124,6 +124,13 @@ class StatisticsJobTest {
     assertFalse(third.get(0).cached());
     assertEquals(4, third.get(0).sequences());
     StatisticsJob.run(TestSpark.session(), sources.subList(0, 1), OPTIONS, Map.of(), 2);
+    // a statistics file gone: recomputed despite the marker
+    Files.delete(Path.of(outB, MergeStatistics.Kind.FISHER.fileName()));
+    List<StatisticsJob.Outcome> fourth =
+        StatisticsJob.run(TestSpark.session(), sources, OPTIONS, Map.of(), 3);
+    assertTrue(fourth.get(0).cached());
+    assertFalse(fourth.get(1).cached());
+    assertTrue(Files.exists(Path.of(outB, MergeStatistics.Kind.FISHER.fileName())));
 
     // a regmean merge of the two sources from these statistics, through the CLI
     Path recipe =
