@@ -14,6 +14,7 @@ public final class Main {
         resume   continue an interrupted run from its last completed generation (RUN_DIR)
         inspect  tensors, dtypes and architecture of model folders; compatibility of several
         merge    one-shot merge of a mergekit YAML recipe into an HF checkpoint (RECIPE --out DIR)
+        stats    Fisher and Gram statistics of a model on its data, on Spark (--model DIR --data FILE)
         score    score a model folder on task files (--model DIR --task FILE...)
         bench    measure Spark overhead, bytes per candidate, storage reads per generation
         demo     write the toy zoo (once) and run a short search on it, in Spark local mode
@@ -40,6 +41,7 @@ public final class Main {
       case "resume" -> ResumeCommand.run(rest, out, err);
       case "inspect" -> dev.evomerge.driver.inspect.InspectCommand.run(rest, out, err);
       case "merge" -> dev.evomerge.driver.merge.MergeCommand.run(rest, out, err);
+      case "stats" -> dev.evomerge.driver.stats.StatsCommand.run(rest, out, err);
       case "score" -> dev.evomerge.driver.score.ScoreCommand.run(rest, out, err);
       case "bench" -> dev.evomerge.driver.bench.GenerationBenchmark.run(rest, out, err);
       case "demo" -> DemoCommand.run(rest, out, err);

@@ -37,6 +37,18 @@ public final class ConfigLoader {
 
   private ConfigLoader() {}
 
+  /** The {@code spark.*} settings of a resolved config, flattened to Spark's keys. */
+  public static Map<String, String> sparkSettings(Config c) {
+    Map<String, String> spark = new TreeMap<>();
+    for (Map.Entry<String, ConfigValue> e : c.entrySet()) {
+      String key = String.join(".", ConfigUtil.splitPath(e.getKey()));
+      if (key.startsWith("spark.") && e.getValue().valueType() != ConfigValueType.NULL) {
+        spark.put(key, String.valueOf(e.getValue().unwrapped()));
+      }
+    }
+    return spark;
+  }
+
   /** The documented defaults. */
   public static Config reference() {
     try {
@@ -287,13 +299,7 @@ public final class ConfigLoader {
     check(c, gpusPerTask >= 0, "evomerge.eval.gpus-per-task", "must not be negative");
     int batchSize = batchSize(c, "evomerge.eval.batch-size");
 
-    Map<String, String> spark = new TreeMap<>();
-    for (Map.Entry<String, ConfigValue> e : c.entrySet()) {
-      String key = String.join(".", ConfigUtil.splitPath(e.getKey()));
-      if (key.startsWith("spark.") && e.getValue().valueType() != ConfigValueType.NULL) {
-        spark.put(key, String.valueOf(e.getValue().unwrapped()));
-      }
-    }
+    Map<String, String> spark = sparkSettings(c);
     return new RunSettings(
         c.getString("evomerge.run.name"),
         c.getString("evomerge.run.output-root"),

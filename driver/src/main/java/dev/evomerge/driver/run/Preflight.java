@@ -370,7 +370,7 @@ public final class Preflight {
   }
 
   /** {@code spark.hadoop.*} settings with the prefix removed, as Spark passes them to Hadoop. */
-  static Map<String, String> hadoopConf(Map<String, String> spark) {
+  public static Map<String, String> hadoopConf(Map<String, String> spark) {
     Map<String, String> out = new LinkedHashMap<>();
     spark.forEach(
         (k, v) -> {

@@ -32,6 +32,7 @@ public final class LlamaModel implements LanguageModel {
   private final LlamaConfig config;
   private final Map<String, NDArray> weights;
   private final float[] invFreq;
+  private LinearInputObserver observer;
   private float[] cosTable = new float[0];
   private float[] sinTable = new float[0];
 
@@ -60,6 +61,22 @@ public final class LlamaModel implements LanguageModel {
 
   public LlamaConfig config() {
     return config;
+  }
+
+  /**
+   * Sees the input {@code x} ({@code [..., in]}) of every linear layer of a forward pass, keyed by
+   * the layer's weight name (a tied LM head by {@code model.embed_tokens.weight}), as it enters the
+   * layer: inside a gradient collector it is part of the graph, so an observer that keeps it should
+   * detach it.
+   */
+  @FunctionalInterface
+  public interface LinearInputObserver {
+    void input(String weight, NDArray x);
+  }
+
+  /** Sets the observer of linear-layer inputs; null (the default) observes nothing, at no cost. */
+  public void observeLinearInputs(LinearInputObserver observer) {
+    this.observer = observer;
   }
 
   /** An empty KV cache for {@code batch} rows. */
@@ -104,9 +121,8 @@ public final class LlamaModel implements LanguageModel {
 
   /** The LM head: hidden states to logits. */
   NDArray lmHead(NDArray x) {
-    NDArray head =
-        config.tieWordEmbeddings() ? w("model.embed_tokens.weight") : w("lm_head.weight");
-    return x.matMul(head.transpose());
+    return linear(
+        x, config.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight", null);
   }
 
   static float[][] maskRows(NDArray mask) {
@@ -212,8 +228,11 @@ public final class LlamaModel implements LanguageModel {
   }
 
   /** {@code x W^T (+ b)}, as {@code torch.nn.Linear} with weight {@code [out, in]}. */
-  private static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
-    NDArray y = x.matMul(weight.transpose());
+  private NDArray linear(NDArray x, String weight, NDArray bias) {
+    if (observer != null) {
+      observer.input(weight, x);
+    }
+    NDArray y = x.matMul(w(weight).transpose());
     return bias == null ? y : y.add(bias);
   }
 
@@ -223,10 +242,10 @@ public final class LlamaModel implements LanguageModel {
   }
 
   private NDArray mlp(NDArray h, String p) {
-    NDArray gate = linear(h, w(p + "mlp.gate_proj.weight"), null);
+    NDArray gate = linear(h, p + "mlp.gate_proj.weight", null);
     NDArray silu = gate.mul(Activation.sigmoid(gate));
-    NDArray up = linear(h, w(p + "mlp.up_proj.weight"), null);
-    return linear(silu.mul(up), w(p + "mlp.down_proj.weight"), null);
+    NDArray up = linear(h, p + "mlp.up_proj.weight", null);
+    return linear(silu.mul(up), p + "mlp.down_proj.weight", null);
   }
 
   private NDArray attention(
@@ -239,11 +258,11 @@ public final class LlamaModel implements LanguageModel {
     int d = config.headDim();
     boolean bias = config.qkvBias();
     NDArray q =
-        linear(h, w(p + "self_attn.q_proj.weight"), bias ? w(p + "self_attn.q_proj.bias") : null);
+        linear(h, p + "self_attn.q_proj.weight", bias ? w(p + "self_attn.q_proj.bias") : null);
     NDArray k =
-        linear(h, w(p + "self_attn.k_proj.weight"), bias ? w(p + "self_attn.k_proj.bias") : null);
+        linear(h, p + "self_attn.k_proj.weight", bias ? w(p + "self_attn.k_proj.bias") : null);
     NDArray v =
-        linear(h, w(p + "self_attn.v_proj.weight"), bias ? w(p + "self_attn.v_proj.bias") : null);
+        linear(h, p + "self_attn.v_proj.weight", bias ? w(p + "self_attn.v_proj.bias") : null);
     q = applyRope(heads(q, b, t, heads, d), rope);
     k = applyRope(heads(k, b, t, kvHeads, d), rope);
     v = heads(v, b, t, kvHeads, d);
@@ -272,7 +291,7 @@ public final class LlamaModel implements LanguageModel {
             .reshape(b, t, (long) heads * d);
     return linear(
         out,
-        w(p + "self_attn.o_proj.weight"),
+        p + "self_attn.o_proj.weight",
         config.outputBias() ? w(p + "self_attn.o_proj.bias") : null);
   }
 

@@ -7,6 +7,7 @@ import dev.evomerge.worker.eval.DataFlowSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.GeneLayout;
 import dev.evomerge.worker.eval.TaskRow;
+import dev.evomerge.worker.io.FloatTensor;
 import dev.evomerge.worker.score.Direction;
 import dev.evomerge.worker.score.ExampleResult;
 import dev.evomerge.worker.score.ExampleScores;
@@ -15,6 +16,10 @@ import dev.evomerge.worker.score.TaskKind;
 import dev.evomerge.worker.score.TaskPartial;
 import dev.evomerge.worker.score.TaskResult;
 import dev.evomerge.worker.score.TaskSpec;
+import dev.evomerge.worker.stats.ModelStatistics;
+import dev.evomerge.worker.stats.StatisticsOptions;
+import dev.evomerge.worker.stats.StatisticsRow;
+import dev.evomerge.worker.stats.StatisticsSpec;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.serializer.KryoRegistrator;
@@ -38,7 +43,12 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
           TaskPartial.class,
           TaskResult.class,
           ExampleResult.class,
-          ExampleScores.class);
+          ExampleScores.class,
+          FloatTensor.class,
+          StatisticsOptions.class,
+          StatisticsSpec.class,
+          StatisticsRow.class,
+          ModelStatistics.class);
 
   @Override
   public void registerClasses(Kryo kryo) {
@@ -56,6 +66,8 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
     kryo.register(long[].class);
     kryo.register(int[].class);
     kryo.register(boolean[].class);
+    kryo.register(float[].class);
+    kryo.register(StatisticsRow[].class);
     // List.copyOf / Map.copyOf give the JDK's immutable collections; Kryo copies them into their
     // mutable siblings, which the records' canonical constructors copy back.
     kryo.register(List.of().getClass(), new ImmutableListSerializer());
