@@ -136,15 +136,21 @@ final class Ops {
       }
     }
 
+    /**
+     * {@code u < keep} without a branch (a random branch mispredicts half the time): with {@code u
+     * = u24 / 2^24} exact, {@code u < keep} iff {@code u24 < ceil(keep * 2^24)}, and the sign bit
+     * of their difference is the mask.
+     */
     private static void fillMask(SplittableRandom rnd, float[] out, int off, int c, float keep) {
+      int threshold = (int) Math.max(-1, Math.min(1 << 24, Math.ceil(keep * 0x1.0p24)));
       int j = 0;
       for (; j + 1 < c; j += 2) {
         long bits = rnd.nextLong();
-        out[off + j] = (int) (bits >>> 40) * 0x1.0p-24f < keep ? 1f : 0f;
-        out[off + j + 1] = (int) ((bits >>> 16) & 0xFFFFFF) * 0x1.0p-24f < keep ? 1f : 0f;
+        out[off + j] = ((int) (bits >>> 40) - threshold) >>> 31;
+        out[off + j + 1] = ((int) ((bits >>> 16) & 0xFFFFFF) - threshold) >>> 31;
       }
       if (j < c) {
-        out[off + j] = (int) (rnd.nextLong() >>> 40) * 0x1.0p-24f < keep ? 1f : 0f;
+        out[off + j] = ((int) (rnd.nextLong() >>> 40) - threshold) >>> 31;
       }
     }
   }
