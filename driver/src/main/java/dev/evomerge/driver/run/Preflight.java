@@ -285,6 +285,13 @@ public final class Preflight {
       throw new RunError(
           "Merge method " + spec.method() + " needs a base model: set evomerge.models.base");
     }
+    if (!method.statistics().isEmpty()) {
+      throw new RunError(
+          "Merge method "
+              + spec.method()
+              + " needs per-model statistics, which the search does not read yet:"
+              + " use it with evomerge merge (evomerge.merge.method)");
+    }
     double[] probe = new double[spec.genomeLength()];
     java.util.Arrays.fill(probe, 0.5);
     try {

@@ -77,6 +77,7 @@ final class Ops {
    */
   static final class RowStreams {
     private final SplittableRandom[] rows;
+    private float[] buffer;
 
     RowStreams(long seed, int count) {
       rows = new SplittableRandom[count];
@@ -87,48 +88,70 @@ final class Ops {
 
     /** The next {@code cols} numbers of every row, as {@code [rows, cols]}. */
     NDArray next(NDManager manager, long cols) {
-      return manager.create(draw(cols), new Shape(rows.length, cols));
+      return manager.create(draw(cols, null), new Shape(rows.length, cols));
     }
 
     /**
      * The 0/1 mask {@code u < keep[row]} of the next {@code cols} numbers of every row, compared on
-     * the host so the device gets a float mask directly.
+     * the host as they are drawn, so the device gets a float mask directly.
      */
     NDArray nextMask(NDManager manager, long cols, float[] keep) {
-      float[] u = draw(cols);
-      int c = (int) cols;
-      for (int r = 0; r < rows.length; r++) {
-        float k = keep[r];
-        for (int j = r * c, end = j + c; j < end; j++) {
-          u[j] = u[j] < k ? 1f : 0f;
-        }
-      }
-      return manager.create(u, new Shape(rows.length, cols));
+      return manager.create(draw(cols, keep), new Shape(rows.length, cols));
     }
 
-    private float[] draw(long cols) {
+    /** Draws into a buffer reused across chunks of the same size (no garbage per chunk). */
+    private float[] draw(long cols, float[] keep) {
       Preconditions.checkArgument(
           (long) rows.length * cols <= Integer.MAX_VALUE - 8,
           "Random mask chunk too large: %s x %s",
           rows.length,
           cols);
       int c = (int) cols;
-      float[] out = new float[rows.length * c];
+      if (buffer == null || buffer.length != rows.length * c) {
+        buffer = new float[rows.length * c];
+      }
+      float[] out = buffer;
       for (int r = 0; r < rows.length; r++) {
         SplittableRandom rnd = rows[r];
         int off = r * c;
-        int j = 0;
-        // Two 24-bit floats per 64-bit draw.
-        for (; j + 1 < c; j += 2) {
-          long bits = rnd.nextLong();
-          out[off + j] = (int) (bits >>> 40) * 0x1.0p-24f;
-          out[off + j + 1] = (int) ((bits >>> 16) & 0xFFFFFF) * 0x1.0p-24f;
-        }
-        if (j < c) {
-          out[off + j] = (int) (rnd.nextLong() >>> 40) * 0x1.0p-24f;
+        if (keep == null) {
+          fill(rnd, out, off, c);
+        } else {
+          fillMask(rnd, out, off, c, keep[r]);
         }
       }
       return out;
+    }
+
+    // Two 24-bit floats per 64-bit draw.
+    private static void fill(SplittableRandom rnd, float[] out, int off, int c) {
+      int j = 0;
+      for (; j + 1 < c; j += 2) {
+        long bits = rnd.nextLong();
+        out[off + j] = (int) (bits >>> 40) * 0x1.0p-24f;
+        out[off + j + 1] = (int) ((bits >>> 16) & 0xFFFFFF) * 0x1.0p-24f;
+      }
+      if (j < c) {
+        out[off + j] = (int) (rnd.nextLong() >>> 40) * 0x1.0p-24f;
+      }
+    }
+
+    /**
+     * {@code u < keep} without a branch (a random branch mispredicts half the time): with {@code u
+     * = u24 / 2^24} exact, {@code u < keep} iff {@code u24 < ceil(keep * 2^24)}, and the sign bit
+     * of their difference is the mask.
+     */
+    private static void fillMask(SplittableRandom rnd, float[] out, int off, int c, float keep) {
+      int threshold = (int) Math.max(-1, Math.min(1 << 24, Math.ceil(keep * 0x1.0p24)));
+      int j = 0;
+      for (; j + 1 < c; j += 2) {
+        long bits = rnd.nextLong();
+        out[off + j] = ((int) (bits >>> 40) - threshold) >>> 31;
+        out[off + j + 1] = ((int) ((bits >>> 16) & 0xFFFFFF) - threshold) >>> 31;
+      }
+      if (j < c) {
+        out[off + j] = ((int) (rnd.nextLong() >>> 40) - threshold) >>> 31;
+      }
     }
   }
 

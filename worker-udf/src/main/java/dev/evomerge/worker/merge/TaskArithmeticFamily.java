@@ -166,6 +166,13 @@ final class TaskArithmeticFamily implements MergeMethod {
    */
   static volatile int chunkElements = Integer.getInteger("evomerge.merge.chunkElements", 1 << 22);
 
+  /**
+   * Largest tensor (bytes of one float mask per entry of every model) whose random masks the
+   * rescaled methods keep from the L1 pass for the merge pass; larger ones are drawn again from the
+   * same seed, so a huge tensor needs memory for a few chunks only.
+   */
+  static volatile long storedMaskBytes = Long.getLong("evomerge.merge.storedMaskBytes", 1L << 28);
+
   @Override
   public NDArray combine(PreparedTensor t, ResolvedParams p) {
     double[] w = p.nums("weight");
@@ -197,8 +204,9 @@ final class TaskArithmeticFamily implements MergeMethod {
    * MagnitudeIndex}), then every chunk's temporaries are freed before the next, so the working set
    * stays a few MB (and the allocator reuses it) whatever the tensor's size. Masks are float 0/1
    * and the positive-weight consensus uses float operations only: boolean masks cost several float
-   * passes each in PyTorch on the CPU. With rescaling, a first pass sums the kept L1 norms and the
-   * second draws the same masks again from fresh streams of the same seed.
+   * passes each in PyTorch on the CPU. With rescaling, a first pass sums the kept L1 norms; the
+   * second reuses its masks up to {@link #storedMaskBytes} and otherwise draws the same masks again
+   * from fresh streams of the same seed.
    */
   private NDArray chunked(
       PreparedTensor t, ResolvedParams p, double[] w, double lambda, boolean normalize) {
@@ -219,26 +227,59 @@ final class TaskArithmeticFamily implements MergeMethod {
     long chunk = chunkColumns(t);
     boolean rescale = p.has("rescale") && p.flag("rescale");
     double[] factor = null;
+    // Masks of the first pass, kept for the second when they fit in storedMaskBytes.
+    List<NDArray> stored = new java.util.ArrayList<>();
     if (rescale) {
       Masks masks = masks(t, p, lo, hi);
+      boolean keep = 4L * n * numel <= storedMaskBytes;
       NDArray keptL1 = m.zeros(new Shape(n));
       for (long a = 0; a < numel; a += chunk) {
         long b = Math.min(numel, a + chunk);
         try (NDScope scope = new NDScope()) {
           scope.suppressNotUsedWarning();
           NDArray dc = deltas.get(":, {}:{}", a, b);
-          keptL1.addi(dc.mul(masks.next(dc, a, b)).norm(1, new int[] {1}, false));
+          NDArray mask = masks.next(dc, a, b);
+          keptL1.addi(dc.mul(mask).norm(1, new int[] {1}, false));
+          if (keep) {
+            NDScope.unregister(mask);
+            stored.add(mask);
+          }
         }
       }
       factor = Ops.l1Factors(Ops.l1(deltas), keptL1.toFloatArray());
     }
+    try {
+      return combineChunks(t, p, w, lambda, normalize, lo, hi, positive, chunk, factor, stored);
+    } finally {
+      stored.forEach(NDArray::close);
+    }
+  }
+
+  private NDArray combineChunks(
+      PreparedTensor t,
+      ResolvedParams p,
+      double[] w,
+      double lambda,
+      boolean normalize,
+      float[] lo,
+      float[] hi,
+      boolean positive,
+      long chunk,
+      double[] factor,
+      List<NDArray> stored) {
+    NDManager m = t.manager();
+    int n = t.count();
+    long numel = t.numel();
+    NDArray deltas = t.deltas();
     double[] ew = new double[n];
     for (int i = 0; i < n; i++) {
       ew[i] = w[i] * (factor == null ? 1 : factor[i]);
     }
     // TIES trim with positive weights: threshold arithmetic, no mask at all.
     boolean threshold = sparsify == Sparsify.MAGNITUDE && consensus && positive;
-    Masks masks = threshold ? null : masks(t, p, lo, hi);
+    java.util.Iterator<NDArray> kept = stored.iterator();
+    Masks masks =
+        threshold ? null : !stored.isEmpty() ? (dc, a, b) -> kept.next() : masks(t, p, lo, hi);
     double[] sumW = consensus ? null : sumWeights(w, lambda, normalize, factor);
     NDArray ewCol = Ops.column(m, ew);
     NDArray ewRow = ewCol.reshape(1, n);
@@ -254,13 +295,13 @@ final class TaskArithmeticFamily implements MergeMethod {
         if (threshold) {
           merged = scale(cut.ties(dc, wRow, normalize), lambda);
         } else {
-          NDArray kept = dc.mul(masks.next(dc, a, b));
+          NDArray dropped = dc.mul(masks.next(dc, a, b));
           if (!consensus) {
-            merged = Ops.weightedSum(kept, sumW);
+            merged = Ops.weightedSum(dropped, sumW);
           } else if (positive) {
-            merged = scale(tiesPositive(kept, ewRow, wRow, normalize), lambda);
+            merged = scale(tiesPositive(dropped, ewRow, wRow, normalize), lambda);
           } else {
-            merged = scale(tiesChunk(kept, ewCol, wRow, normalize), lambda);
+            merged = scale(tiesChunk(dropped, ewCol, wRow, normalize), lambda);
           }
         }
         out.set(new NDIndex("{}:{}", a, b), merged.addi(t.base().get("{}:{}", a, b)));

@@ -32,15 +32,13 @@ import java.util.Map;
  *
  * GB/s counts the input bytes ({@code models x tensors x rows x cols x 4}) per second of wall time;
  * the copies read and write those same bytes once: {@code duplicate()} allocates its result like
- * every combine does, the second copies into an array allocated beforehand. Ratios are against the
- * first. On a shared CPU set {@code OMP_NUM_THREADS} to the cores you own: spinning OpenMP barriers
- * of an oversubscribed pool make chunked methods 10x slower and erratic.
- *
- * <p>Measured on the 2-core development VM while other builds kept its load average at 7-8, so
- * absolute figures are several times below an idle machine; defaults, median of 5, ms for both
- * tensors: {@code OMP_NUM_THREADS=1}: copy (duplicate) 620, copy into allocated 185, linear 274,
- * task_arithmetic 375, ties 1991, dare_ties 3344. {@code OMP_NUM_THREADS=2}: 934, 97, 184, 341,
- * 5960, 8079.
+ * every combine does, the second copies into an array allocated beforehand. Each round runs every
+ * measurement once in turn (median over rounds), so a load that drifts affects them alike; the last
+ * column is the time relative to {@code linear}'s. Each combine is {@link MergeEngine#combine} on
+ * resident {@link PreparedTensor}s with a fresh output manager, as the search calls it. On a shared
+ * CPU set {@code OMP_NUM_THREADS} to the cores you own: spinning OpenMP barriers of an
+ * oversubscribed pool make chunked methods 10x slower and erratic. Figures: README, "Merge combine
+ * step".
  */
 public final class MergeBenchmark {
   private MergeBenchmark() {}
