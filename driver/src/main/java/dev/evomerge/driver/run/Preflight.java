@@ -169,21 +169,23 @@ public final class Preflight {
 
     EvalSpec spec =
         new EvalSpec(
-            uris,
-            baseUri,
-            all.stream().map(HfModelFolder::versionKey).toList(),
-            tokenizer.toString(),
-            // a data-flow search merges nothing; its baselines are linear merges
-            dataFlow == null ? settings.mergeMethod() : "linear",
-            dataFlow == null ? settings.genes() : List.of("weight"),
-            dataFlow == null ? settings.mergeParameters() : Map.of(),
-            settings.seed(),
-            tasks,
-            settings.eval().maxLength(),
-            settings.eval().batchSize(),
-            hadoop,
-            settings.recordExamples(),
-            layout(settings.layout(), first, config));
+                uris,
+                baseUri,
+                all.stream().map(HfModelFolder::versionKey).toList(),
+                tokenizer.toString(),
+                // a data-flow search merges nothing; its baselines are linear merges
+                dataFlow == null ? settings.mergeMethod() : "linear",
+                dataFlow == null ? settings.genes() : List.of("weight"),
+                dataFlow == null ? settings.mergeParameters() : Map.<String, Object>of(),
+                settings.seed(),
+                tasks,
+                settings.eval().maxLength(),
+                settings.eval().batchSize(),
+                hadoop)
+            .toBuilder()
+                .recordExamples(settings.recordExamples())
+                .layout(layout(settings.layout(), first, config))
+                .build();
     checkMergeParameters(spec);
     if (dataFlow != null) {
       spec = spec.withDataFlow(dataFlow(dataFlow, folders, settings.seed()));

@@ -205,19 +205,6 @@ class ExampleLogTest {
   }
 
   static EvalSpec withBatchSize(EvalSpec s, int batch) {
-    return new EvalSpec(
-        s.sourceUris(),
-        s.baseUri(),
-        s.versions(),
-        s.tokenizerUri(),
-        s.method(),
-        s.genes(),
-        s.global(),
-        s.seed(),
-        s.tasks(),
-        s.maxLength(),
-        batch,
-        s.hadoopConf(),
-        s.recordExamples());
+    return s.toBuilder().batchSize(batch).build();
   }
 }

@@ -79,21 +79,7 @@ class ResidentSourcesCacheTest {
       Collections.reverse(uris);
       Collections.reverse(versions);
       EvalSpec reversed =
-          new EvalSpec(
-              uris,
-              null,
-              versions,
-              spec.tokenizerUri(),
-              spec.method(),
-              spec.genes(),
-              spec.global(),
-              spec.seed(),
-              spec.tasks(),
-              spec.maxLength(),
-              spec.batchSize(),
-              spec.hadoopConf(),
-              spec.recordExamples(),
-              spec.layout());
+          spec.toBuilder().sourceUris(uris).baseUri(null).versions(versions).build();
       PreparedTensor firstTensor = first.tensors().values().iterator().next();
       assertFalse(firstTensor.stacked().isReleased());
       try (ResidentCache<ResidentSources>.Lease lease = ResidentSources.acquire(reversed)) {

@@ -59,40 +59,10 @@ public record EvalSpec(
     hadoopConf = Map.copyOf(hadoopConf);
   }
 
-  /** A spec with the plain layout: one value per source and gene. */
-  public EvalSpec(
-      List<String> sourceUris,
-      String baseUri,
-      List<String> versions,
-      String tokenizerUri,
-      String method,
-      List<String> genes,
-      Map<String, Object> global,
-      long seed,
-      List<TaskSpec> tasks,
-      int maxLength,
-      int batchSize,
-      Map<String, String> hadoopConf,
-      boolean recordExamples) {
-    this(
-        sourceUris,
-        baseUri,
-        versions,
-        tokenizerUri,
-        method,
-        genes,
-        global,
-        seed,
-        tasks,
-        maxLength,
-        batchSize,
-        hadoopConf,
-        recordExamples,
-        GeneLayout.GLOBAL,
-        null);
-  }
-
-  /** A spec with the plain layout (one value per source and gene) that records no examples. */
+  /**
+   * A parameter-space spec with one value per source and gene, recording no examples; {@link
+   * #toBuilder()} changes the rest.
+   */
   public EvalSpec(
       List<String> sourceUris,
       String baseUri,
@@ -131,113 +101,150 @@ public record EvalSpec(
 
   /** The same run scored on other tasks (the held-out evaluation). */
   public EvalSpec withTasks(List<TaskSpec> other) {
-    return new EvalSpec(
-        sourceUris,
-        baseUri,
-        versions,
-        tokenizerUri,
-        method,
-        genes,
-        global,
-        seed,
-        other,
-        maxLength,
-        batchSize,
-        hadoopConf,
-        recordExamples,
-        layout,
-        dataFlow);
-  }
-
-  /** A parameter-space search (no data-flow part). */
-  public EvalSpec(
-      List<String> sourceUris,
-      String baseUri,
-      List<String> versions,
-      String tokenizerUri,
-      String method,
-      List<String> genes,
-      Map<String, Object> global,
-      long seed,
-      List<TaskSpec> tasks,
-      int maxLength,
-      int batchSize,
-      Map<String, String> hadoopConf,
-      boolean recordExamples,
-      GeneLayout layout) {
-    this(
-        sourceUris,
-        baseUri,
-        versions,
-        tokenizerUri,
-        method,
-        genes,
-        global,
-        seed,
-        tasks,
-        maxLength,
-        batchSize,
-        hadoopConf,
-        recordExamples,
-        layout,
-        null);
+    return toBuilder().tasks(other).build();
   }
 
   /** The same run as a data-flow search described by {@code flow}. */
   public EvalSpec withDataFlow(DataFlowSpec flow) {
-    return new EvalSpec(
-        sourceUris,
-        baseUri,
-        versions,
-        tokenizerUri,
-        method,
-        genes,
-        global,
-        seed,
-        tasks,
-        maxLength,
-        batchSize,
-        hadoopConf,
-        recordExamples,
-        layout,
-        flow);
+    return toBuilder().dataFlow(flow).build();
   }
 
-  /** The same sources and tasks merged with another method, genes and global parameters. */
+  /**
+   * The same sources merged by another method with one value per source and gene (a fixed merge
+   * such as an untuned baseline), recording no examples.
+   */
   public EvalSpec withMerge(
       String otherMethod, List<String> otherGenes, Map<String, Object> params) {
-    return new EvalSpec(
-        sourceUris,
-        baseUri,
-        versions,
-        tokenizerUri,
-        otherMethod,
-        otherGenes,
-        params,
-        seed,
-        tasks,
-        maxLength,
-        batchSize,
-        hadoopConf);
+    return toBuilder()
+        .method(otherMethod)
+        .genes(otherGenes)
+        .global(params)
+        .recordExamples(false)
+        .layout(GeneLayout.GLOBAL)
+        .dataFlow(null)
+        .build();
   }
 
   /** The normalised linear merge over the same sources: a genome of one weight per source. */
   public EvalSpec asNormalizedLinear() {
-    return new EvalSpec(
-        sourceUris,
-        null,
-        versions.subList(0, sourceUris.size()),
-        tokenizerUri,
-        "linear",
-        List.of("weight"),
-        Map.of("normalize", true),
-        seed,
-        tasks,
-        maxLength,
-        batchSize,
-        hadoopConf,
-        recordExamples,
-        GeneLayout.GLOBAL,
-        null);
+    return toBuilder()
+        .baseUri(null)
+        .versions(versions.subList(0, sourceUris.size()))
+        .method("linear")
+        .genes(List.of("weight"))
+        .global(Map.of("normalize", true))
+        .layout(GeneLayout.GLOBAL)
+        .dataFlow(null)
+        .build();
+  }
+
+  /** A copy of this spec to change some of its components: {@code toBuilder().tasks(t).build()}. */
+  public Builder toBuilder() {
+    return new Builder(this);
+  }
+
+  /** Changes some components of a spec; the rest keep their values. */
+  public static final class Builder {
+    private final EvalSpec from;
+    private List<String> sourceUris;
+    private String baseUri;
+    private List<String> versions;
+    private String method;
+    private List<String> genes;
+    private Map<String, Object> global;
+    private List<TaskSpec> tasks;
+    private int batchSize;
+    private boolean recordExamples;
+    private GeneLayout layout;
+    private DataFlowSpec dataFlow;
+
+    private Builder(EvalSpec from) {
+      this.from = from;
+      this.sourceUris = from.sourceUris;
+      this.baseUri = from.baseUri;
+      this.versions = from.versions;
+      this.method = from.method;
+      this.genes = from.genes;
+      this.global = from.global;
+      this.tasks = from.tasks;
+      this.batchSize = from.batchSize;
+      this.recordExamples = from.recordExamples;
+      this.layout = from.layout;
+      this.dataFlow = from.dataFlow;
+    }
+
+    public Builder sourceUris(List<String> value) {
+      this.sourceUris = value;
+      return this;
+    }
+
+    public Builder baseUri(String value) {
+      this.baseUri = value;
+      return this;
+    }
+
+    public Builder versions(List<String> value) {
+      this.versions = value;
+      return this;
+    }
+
+    public Builder method(String value) {
+      this.method = value;
+      return this;
+    }
+
+    public Builder genes(List<String> value) {
+      this.genes = value;
+      return this;
+    }
+
+    public Builder global(Map<String, Object> value) {
+      this.global = value;
+      return this;
+    }
+
+    public Builder tasks(List<TaskSpec> value) {
+      this.tasks = value;
+      return this;
+    }
+
+    public Builder batchSize(int value) {
+      this.batchSize = value;
+      return this;
+    }
+
+    public Builder recordExamples(boolean value) {
+      this.recordExamples = value;
+      return this;
+    }
+
+    public Builder layout(GeneLayout value) {
+      this.layout = value;
+      return this;
+    }
+
+    public Builder dataFlow(DataFlowSpec value) {
+      this.dataFlow = value;
+      return this;
+    }
+
+    public EvalSpec build() {
+      return new EvalSpec(
+          sourceUris,
+          baseUri,
+          versions,
+          from.tokenizerUri,
+          method,
+          genes,
+          global,
+          from.seed,
+          tasks,
+          from.maxLength,
+          batchSize,
+          from.hadoopConf,
+          recordExamples,
+          layout,
+          dataFlow);
+    }
   }
 }

@@ -42,39 +42,30 @@ class EvomergeKryoRegistratorTest {
   void recordsSurviveKryoWithRegistrationRequired() {
     EvalSpec spec =
         new EvalSpec(
-            List.of("file:/a", "s3a://b/c"),
-            "file:/base",
-            List.of("file:/a#1", "s3a://b/c#2", "file:/base#3"),
-            "file:/a/tokenizer.json",
-            "dare_ties",
-            List.of("weight", "density"),
-            Map.of("normalize", false, "lambda", 1.5),
-            42L,
-            List.of(
-                dev.evomerge.worker.score.TaskSpec.of(
-                    "dev", "s3a://b/dev.jsonl", dev.evomerge.worker.score.TaskKind.LOGLIK, 1.0)),
-            128,
-            8,
-            Map.of("fs.s3a.endpoint", "http://127.0.0.1:9000", "fs.s3a.path.style.access", "true"),
-            true,
-            dev.evomerge.worker.eval.GeneLayout.GLOBAL);
+                List.of("file:/a", "s3a://b/c"),
+                "file:/base",
+                List.of("file:/a#1", "s3a://b/c#2", "file:/base#3"),
+                "file:/a/tokenizer.json",
+                "dare_ties",
+                List.of("weight", "density"),
+                Map.<String, Object>of("normalize", false, "lambda", 1.5),
+                42L,
+                List.of(
+                    dev.evomerge.worker.score.TaskSpec.of(
+                        "dev",
+                        "s3a://b/dev.jsonl",
+                        dev.evomerge.worker.score.TaskKind.LOGLIK,
+                        1.0)),
+                128,
+                8,
+                Map.of(
+                    "fs.s3a.endpoint", "http://127.0.0.1:9000", "fs.s3a.path.style.access", "true"))
+            .toBuilder().recordExamples(true).build();
     assertEquals(spec, roundTrip(spec));
     EvalSpec layered =
-        new EvalSpec(
-            spec.sourceUris(),
-            spec.baseUri(),
-            spec.versions(),
-            spec.tokenizerUri(),
-            spec.method(),
-            spec.genes(),
-            spec.global(),
-            spec.seed(),
-            spec.tasks(),
-            spec.maxLength(),
-            spec.batchSize(),
-            spec.hadoopConf(),
-            spec.recordExamples(),
-            new dev.evomerge.worker.eval.GeneLayout(2, List.of("mlp"), true, 4));
+        spec.toBuilder()
+            .layout(new dev.evomerge.worker.eval.GeneLayout(2, List.of("mlp"), true, 4))
+            .build();
     assertEquals(layered, roundTrip(layered));
     TaskRow row = new TaskRow("dev", dev.evomerge.worker.score.TaskExample.text(3, "héllo"));
     assertEquals(row, roundTrip(row));
