@@ -150,7 +150,7 @@ class StandaloneClusterIT {
       for (CandidateResult r : scores.values()) {
         // the fake GPU reached the task; with no CUDA here the task ran on the CPU and said so
         assertTrue(
-            r.devices().matches("(executor \\d+: cpu \\(gpu 0 assigned; no CUDA\\)(; )?)+"),
+            r.devices().matches("(executor \\d+: cpu \\(gpu 0 assigned, no CUDA\\)(; )?)+"),
             r.devices());
       }
     }

@@ -30,6 +30,6 @@ final class TaskDevices {
     if (Engine.getInstance().getGpuCount() > 0) {
       return new TaskDevice(Device.gpu(Integer.parseInt(address)), executor + "gpu " + address);
     }
-    return new TaskDevice(Device.cpu(), executor + "cpu (gpu " + address + " assigned; no CUDA)");
+    return new TaskDevice(Device.cpu(), TaskDevice.cpuFallbackNote(executor, address));
   }
 }
