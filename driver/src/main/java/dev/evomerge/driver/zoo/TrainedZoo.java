@@ -125,6 +125,10 @@ public final class TrainedZoo {
 
     List<List<String>> stories = Corpus.distinctSplits(rng(s, 1), Corpus::story, t -> t, tr, 0, 0);
     train.put("stories", stories.get(0));
+    // aligned text for the base: a story, then the same story in the second language
+    train.put(
+        "parallel",
+        stories.get(0).subList(0, tr / 4).stream().map(t -> t + " " + l2.translate(t)).toList());
 
     List<List<String>> l2Stories =
         Corpus.distinctSplits(rng(s, 2), Corpus::story, t -> t, tr, dv, te);
@@ -177,6 +181,7 @@ public final class TrainedZoo {
 
       List<long[]> baseCorpus = new ArrayList<>();
       encodeInto(data.train().get("stories"), 1, data.vocabulary(), baseCorpus);
+      encodeInto(data.train().get("parallel"), 1, data.vocabulary(), baseCorpus);
       for (String corpus : List.of("recipes", "matches", "math", "language")) {
         encodeInto(data.train().get(corpus), 4, data.vocabulary(), baseCorpus);
       }
