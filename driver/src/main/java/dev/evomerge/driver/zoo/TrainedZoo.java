@@ -51,6 +51,13 @@ public final class TrainedZoo {
   public static final List<String> TASKS =
       List.of("target", "math", "language", "recipes", "matches");
 
+  /**
+   * The version of the zoo's data and training design, recorded in {@code zoo.json}: a zoo of
+   * another design is rebuilt (2: the second language keeps the base word order and the base
+   * pretrains on aligned text).
+   */
+  static final int DESIGN = 2;
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private TrainedZoo() {}
@@ -69,10 +76,27 @@ public final class TrainedZoo {
   /** The zoo in {@code dir} when complete, else builds it (progress on {@code out}). */
   public static Zoo openOrCreate(Path dir, ZooSettings settings, PrintStream out) {
     Zoo zoo = layout(dir);
-    if (Files.exists(dir.resolve("zoo.json"))) {
+    if (isBuilt(dir)) {
       return zoo;
     }
     return create(dir, settings, out);
+  }
+
+  /** Whether {@code dir} holds a complete zoo of the current {@link #DESIGN}. */
+  public static boolean isBuilt(Path dir) {
+    return design(dir.resolve("zoo.json")) == DESIGN;
+  }
+
+  /** The design recorded in a zoo.json, -1 when the file is absent or unreadable. */
+  private static int design(Path about) {
+    if (!Files.exists(about)) {
+      return -1;
+    }
+    try {
+      return JSON.readTree(about.toFile()).path("design").asInt(-1);
+    } catch (IOException e) {
+      return -1;
+    }
   }
 
   static Zoo layout(Path dir) {
@@ -227,6 +251,7 @@ public final class TrainedZoo {
         record(losses, name, expert);
       }
       bar.finish();
+      about.put("design", DESIGN);
       about.put("seed", s.seed());
       about.put("seconds", (System.nanoTime() - started) / 1e9);
       about.set("settings", JSON.valueToTree(s));
@@ -234,7 +259,8 @@ public final class TrainedZoo {
       about.put(
           "description",
           "base pretrained on a mix; experts fine-tuned from it; target = math problems in the"
-              + " synthetic language (reversed word order, own words), trained on by no model");
+              + " synthetic language (own content words, shared function words and word order), trained"
+              + " on by no model");
       ObjectNode lexicon = about.putObject("lexicon");
       data.language().lexicon().forEach(lexicon::put);
       Files.writeString(

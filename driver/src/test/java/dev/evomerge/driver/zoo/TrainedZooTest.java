@@ -215,6 +215,15 @@ class TrainedZooTest {
     assertEquals("", bytes.toString(StandardCharsets.UTF_8));
     assertEquals(
         modified, Files.getLastModifiedTime(zoo.base().resolve("model.safetensors")).toMillis());
+    // a zoo of an earlier design is not taken for built (it is rebuilt)
+    assertTrue(TrainedZoo.isBuilt(dir));
+    ObjectNode older = (ObjectNode) about;
+    older.put("design", TrainedZoo.DESIGN - 1);
+    Files.writeString(dir.resolve("zoo.json"), older.toString());
+    assertFalse(TrainedZoo.isBuilt(dir));
+    older.remove("design");
+    Files.writeString(dir.resolve("zoo.json"), older.toString());
+    assertFalse(TrainedZoo.isBuilt(dir));
   }
 
   private static long[] concat(long[]... parts) {
