@@ -30,8 +30,9 @@ import org.apache.hadoop.conf.Configuration;
  * Builds (once) and opens the trained zoo in a folder:
  *
  * <ul>
- *   <li>{@code base/}: pretrained on the mix: stories in the base language, a quarter of the
- *       recipes, match reports and math problems, and a quarter of the second-language stories;
+ *   <li>{@code base/}: pretrained on the mix: stories in the base language, aligned text (a quarter
+ *       of the stories, each followed by its translation), a quarter of the recipes, match reports
+ *       and math problems, and a quarter of the second-language stories;
  *   <li>experts fine-tuned from the base, each on all of its own training texts: {@code math/}
  *       (word problems in the base language), {@code language/} (stories in the second language, no
  *       arithmetic), {@code recipes/}, {@code matches/};
@@ -39,8 +40,8 @@ import org.apache.hadoop.conf.Configuration;
  *       (generate), {@code target} (generate: math posed in the second language, which no model was
  *       trained on), {@code language} and {@code recipes} (loglik), {@code matches} (multiple
  *       choice: which team wins); {@code data/} the training texts;
- *   <li>{@code zoo.json}: the settings, the lexicon, training losses and seconds, written last: a
- *       folder without it is rebuilt.
+ *   <li>{@code zoo.json}: the design version, settings, lexicon, training losses and seconds,
+ *       written last: a folder without it, or of another design, is rebuilt.
  * </ul>
  */
 public final class TrainedZoo {
