@@ -30,9 +30,9 @@ import org.apache.hadoop.conf.Configuration;
  * Builds (once) and opens the trained zoo in a folder:
  *
  * <ul>
- *   <li>{@code base/}: pretrained on the mix: stories in the base language, aligned text (a quarter
- *       of the stories, each followed by its translation), a quarter of the recipes, match reports
- *       and math problems, and a quarter of the second-language stories;
+ *   <li>{@code base/}: pretrained on the mix: stories in the base language, aligned text (half of
+ *       the stories, each followed by its translation), a quarter of the recipes, match reports and
+ *       math problems, and a quarter of the second-language stories;
  *   <li>experts fine-tuned from the base, each on all of its own training texts: {@code math/}
  *       (word problems in the base language), {@code language/} (stories in the second language, no
  *       arithmetic), {@code recipes/}, {@code matches/};
@@ -150,10 +150,10 @@ public final class TrainedZoo {
 
     List<List<String>> stories = Corpus.distinctSplits(rng(s, 1), Corpus::story, t -> t, tr, 0, 0);
     train.put("stories", stories.get(0));
-    // aligned text for the base: a story, then the same story in the second language
+    // aligned text for the base: half of the stories, each followed by its translation
     train.put(
         "parallel",
-        stories.get(0).subList(0, tr / 4).stream().map(t -> t + " " + l2.translate(t)).toList());
+        stories.get(0).subList(0, tr / 2).stream().map(t -> t + " " + l2.translate(t)).toList());
 
     List<List<String>> l2Stories =
         Corpus.distinctSplits(rng(s, 2), Corpus::story, t -> t, tr, dv, te);

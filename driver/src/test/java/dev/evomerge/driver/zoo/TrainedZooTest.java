@@ -143,7 +143,7 @@ class TrainedZooTest {
   void theBaseSeesAlignedTextButNoSecondLanguageMath() {
     TrainedZoo.Data d = TrainedZoo.generate(ZooSettings.tiny());
     List<String> parallel = d.train().get("parallel");
-    assertEquals(ZooSettings.tiny().trainRows() / 4, parallel.size());
+    assertEquals(ZooSettings.tiny().trainRows() / 2, parallel.size());
     String story = d.train().get("stories").get(0);
     assertEquals(story + " " + d.language().translate(story), parallel.get(0));
     // the operation words of the target never occur in second-language training text
