@@ -47,8 +47,8 @@ final class DemoCommand {
       pretrained on a mixed corpus and four experts fine-tuned from it (math word problems,
       a synthetic second language, recipes, match reports). Then, in Spark local mode, runs
       the search of DIR/conf/demo.conf (DARE-TIES over a weight and a density per expert, selected
-      on the dev splits: mean accuracy over the target task, math posed in the second language,
-      which no model was trained on, the math task and the matches task) once per strategy,
+      on the dev splits: weighted mean accuracy over the target task, math posed in the second
+      language, which no model was trained on (weight 2), the math task and the matches task) once per strategy,
       scores the untuned task arithmetic, TIES and
       DARE-TIES merges, and prints every model on the test splits (never used for selection).
       Writes DIR/runs/demo-<time>/ (one run folder per strategy, results.md, results.json).
@@ -58,11 +58,12 @@ final class DemoCommand {
   static final List<String> STRATEGIES = List.of("cmaes", "de", "ga");
 
   /**
-   * The demo's tasks with their weight in the fitness (dev and test alike): the mean accuracy over
-   * the target, math and matches; the log-likelihood tasks are reported, not selected on.
+   * The demo's tasks with their weight in the fitness (dev and test alike): the weighted mean
+   * accuracy over the target (weight 2: the cross-skill task the search is for), math and matches;
+   * the log-likelihood tasks are reported, not selected on.
    */
   static final Map<String, Double> TASK_WEIGHTS =
-      Map.of("target", 1.0, "math", 1.0, "language", 0.0, "recipes", 0.0, "matches", 1.0);
+      Map.of("target", 2.0, "math", 1.0, "language", 0.0, "recipes", 0.0, "matches", 1.0);
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -120,7 +121,7 @@ final class DemoCommand {
       }
     }
     Path zooDir = home.resolve("work/zoo");
-    if (!Files.exists(zooDir.resolve("zoo.json"))) {
+    if (!TrainedZoo.isBuilt(zooDir)) {
       out.println("training the zoo into " + zooDir + " (once)");
     }
     TrainedZoo.Zoo zoo = TrainedZoo.openOrCreate(zooDir, zooSettings, out);
@@ -182,8 +183,8 @@ final class DemoCommand {
       String md = markdown(table, checked);
       out.println();
       out.println(
-          "test splits (never used for selection); fitness = mean accuracy over target, math and"
-              + " matches:");
+          "test splits (never used for selection); fitness = weighted mean accuracy over target"
+              + " (weight 2), math and matches:");
       out.print(md);
       writeResults(demoDir, table, md);
       out.println("results: " + demoDir.resolve("results.md"));

@@ -9,12 +9,19 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The zoo's second language: every base-language word maps to its own made-up word (two or three
- * syllables, drawn from a seed), and every sentence is said in reverse word order, its final {@code
- * .} or {@code ?} kept last (so "tom has 5 apples ." becomes "X 5 Y Z ."). Digits and punctuation
- * are shared; an answer tail "answer N" keeps its order ("A N").
+ * The zoo's second language: every content word (names, nouns, verbs, adjectives, the words that
+ * say which operation a word problem asks for, and "answer") maps to its own made-up word (two
+ * syllables, drawn from a seed); the function words of {@link #SHARED}, digits and punctuation are
+ * shared, and the word order is the base language's. So "tom has 5 apples ." becomes "X Y 5 Z ."
+ * and "how many" stays. Sharing structure is what lets a skill learned in one language transfer in
+ * weight space to the other (as Japanese math writes Arabic numerals and keeps a grammar that
+ * pretraining on both languages aligns).
  */
 final class SyntheticLanguage {
+  /** Function words both languages share (not translated). */
+  static final Set<String> SHARED =
+      Set.of("the", "to", "at", "is", "how", "many", "does", "do", "they", "of", "with", "it");
+
   private static final String[] CONSONANTS = {"k", "m", "n", "p", "r", "s", "t", "v", "z", "l"};
   private static final String[] VOWELS = {"a", "e", "i", "o", "u"};
 
@@ -24,7 +31,10 @@ final class SyntheticLanguage {
     this.lexicon = lexicon;
   }
 
-  /** A lexicon for {@code words} from the seed; no made-up word is also a base-language word. */
+  /**
+   * A lexicon for {@code words} (less {@link #SHARED}) from the seed; no made-up word is also a
+   * base-language word.
+   */
   static SyntheticLanguage create(Set<String> words, long seed) {
     List<String> candidates = new ArrayList<>();
     for (String c1 : CONSONANTS) {
@@ -45,12 +55,14 @@ final class SyntheticLanguage {
     Map<String, String> lexicon = new LinkedHashMap<>();
     int i = 0;
     for (String w : words) {
-      lexicon.put(w, candidates.get(i++));
+      if (!SHARED.contains(w)) {
+        lexicon.put(w, candidates.get(i++));
+      }
     }
     return new SyntheticLanguage(lexicon);
   }
 
-  /** The synthetic word for each base-language word. */
+  /** The synthetic word for each translated base-language word. */
   Map<String, String> lexicon() {
     return Collections.unmodifiableMap(lexicon);
   }
@@ -58,32 +70,14 @@ final class SyntheticLanguage {
   /** Translates base-language text; a word outside the lexicon is an error naming it. */
   String translate(String text) {
     List<String> out = new ArrayList<>();
-    List<String> sentence = new ArrayList<>();
-    String[] tokens = text.trim().split(" ");
-    for (int i = 0; i < tokens.length; i++) {
-      String t = tokens[i];
-      if (t.equals(Corpus.ANSWER)) {
-        flush(sentence, out);
-        out.add(word(t));
-        continue;
-      }
-      if (t.equals(".") || t.equals("?")) {
-        Collections.reverse(sentence);
-        out.addAll(sentence);
+    for (String t : text.trim().split(" ")) {
+      if (t.equals(".") || t.equals("?") || isNumber(t) || SHARED.contains(t)) {
         out.add(t);
-        sentence.clear();
       } else {
-        sentence.add(isNumber(t) ? t : word(t));
+        out.add(word(t));
       }
     }
-    flush(sentence, out);
     return String.join(" ", out);
-  }
-
-  private static void flush(List<String> sentence, List<String> out) {
-    // an unterminated tail (the number after "answer", or a cut prompt) keeps its order
-    out.addAll(sentence);
-    sentence.clear();
   }
 
   private String word(String w) {

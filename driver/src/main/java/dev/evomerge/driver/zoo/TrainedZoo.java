@@ -30,8 +30,9 @@ import org.apache.hadoop.conf.Configuration;
  * Builds (once) and opens the trained zoo in a folder:
  *
  * <ul>
- *   <li>{@code base/}: pretrained on the mix: stories in the base language, a quarter of the
- *       recipes, match reports and math problems, and a quarter of the second-language stories;
+ *   <li>{@code base/}: pretrained on the mix: stories in the base language, aligned text (half of
+ *       the stories, each followed by its translation), a quarter of the recipes, match reports and
+ *       math problems, and a quarter of the second-language stories;
  *   <li>experts fine-tuned from the base, each on all of its own training texts: {@code math/}
  *       (word problems in the base language), {@code language/} (stories in the second language, no
  *       arithmetic), {@code recipes/}, {@code matches/};
@@ -39,8 +40,8 @@ import org.apache.hadoop.conf.Configuration;
  *       (generate), {@code target} (generate: math posed in the second language, which no model was
  *       trained on), {@code language} and {@code recipes} (loglik), {@code matches} (multiple
  *       choice: which team wins); {@code data/} the training texts;
- *   <li>{@code zoo.json}: the settings, the lexicon, training losses and seconds, written last: a
- *       folder without it is rebuilt.
+ *   <li>{@code zoo.json}: the design version, settings, lexicon, training losses and seconds,
+ *       written last: a folder without it, or of another design, is rebuilt.
  * </ul>
  */
 public final class TrainedZoo {
@@ -50,6 +51,13 @@ public final class TrainedZoo {
   /** The tasks, in table order. */
   public static final List<String> TASKS =
       List.of("target", "math", "language", "recipes", "matches");
+
+  /**
+   * The version of the zoo's data and training design, recorded in {@code zoo.json}: a zoo of
+   * another design is rebuilt (2: the second language keeps the base word order and the base
+   * pretrains on aligned text).
+   */
+  static final int DESIGN = 2;
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -69,10 +77,27 @@ public final class TrainedZoo {
   /** The zoo in {@code dir} when complete, else builds it (progress on {@code out}). */
   public static Zoo openOrCreate(Path dir, ZooSettings settings, PrintStream out) {
     Zoo zoo = layout(dir);
-    if (Files.exists(dir.resolve("zoo.json"))) {
+    if (isBuilt(dir)) {
       return zoo;
     }
     return create(dir, settings, out);
+  }
+
+  /** Whether {@code dir} holds a complete zoo of the current {@link #DESIGN}. */
+  public static boolean isBuilt(Path dir) {
+    return design(dir.resolve("zoo.json")) == DESIGN;
+  }
+
+  /** The design recorded in a zoo.json, -1 when the file is absent or unreadable. */
+  private static int design(Path about) {
+    if (!Files.exists(about)) {
+      return -1;
+    }
+    try {
+      return JSON.readTree(about.toFile()).path("design").asInt(-1);
+    } catch (IOException e) {
+      return -1;
+    }
   }
 
   static Zoo layout(Path dir) {
@@ -125,6 +150,10 @@ public final class TrainedZoo {
 
     List<List<String>> stories = Corpus.distinctSplits(rng(s, 1), Corpus::story, t -> t, tr, 0, 0);
     train.put("stories", stories.get(0));
+    // aligned text for the base: half of the stories, each followed by its translation
+    train.put(
+        "parallel",
+        stories.get(0).subList(0, tr / 2).stream().map(t -> t + " " + l2.translate(t)).toList());
 
     List<List<String>> l2Stories =
         Corpus.distinctSplits(rng(s, 2), Corpus::story, t -> t, tr, dv, te);
@@ -177,6 +206,7 @@ public final class TrainedZoo {
 
       List<long[]> baseCorpus = new ArrayList<>();
       encodeInto(data.train().get("stories"), 1, data.vocabulary(), baseCorpus);
+      encodeInto(data.train().get("parallel"), 1, data.vocabulary(), baseCorpus);
       for (String corpus : List.of("recipes", "matches", "math", "language")) {
         encodeInto(data.train().get(corpus), 4, data.vocabulary(), baseCorpus);
       }
@@ -222,6 +252,7 @@ public final class TrainedZoo {
         record(losses, name, expert);
       }
       bar.finish();
+      about.put("design", DESIGN);
       about.put("seed", s.seed());
       about.put("seconds", (System.nanoTime() - started) / 1e9);
       about.set("settings", JSON.valueToTree(s));
@@ -229,7 +260,8 @@ public final class TrainedZoo {
       about.put(
           "description",
           "base pretrained on a mix; experts fine-tuned from it; target = math problems in the"
-              + " synthetic language (reversed word order, own words), trained on by no model");
+              + " synthetic language (own content words, shared function words and word order), trained"
+              + " on by no model");
       ObjectNode lexicon = about.putObject("lexicon");
       data.language().lexicon().forEach(lexicon::put);
       Files.writeString(

@@ -82,12 +82,12 @@ class DemoCommandTest {
       assertTrue(!r.has("error"), r + "\n" + stdout);
       JsonNode tasks = r.get("tasks");
       assertEquals(5, tasks.size(), r.toString());
-      // the fitness is the mean accuracy over the weighted tasks
+      // the fitness is the weighted mean accuracy (target weight 2, math and matches 1)
       double mean =
-          (tasks.get("target").asDouble()
+          (2 * tasks.get("target").asDouble()
                   + tasks.get("math").asDouble()
                   + tasks.get("matches").asDouble())
-              / 3;
+              / 4;
       assertEquals(mean, r.get("fitness").asDouble(), 1e-12, r.toString());
       assertTrue(tasks.get("language").asDouble() < 0, r.toString());
       double acc = tasks.get("matches").asDouble();

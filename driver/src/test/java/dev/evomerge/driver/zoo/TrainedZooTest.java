@@ -108,23 +108,51 @@ class TrainedZooTest {
   }
 
   @Test
-  void theSecondLanguageHasItsOwnWordsAndReversedOrder() {
+  void theSecondLanguageHasItsOwnContentWordsAndTheBaseWordOrder() {
     SyntheticLanguage l = SyntheticLanguage.create(Corpus.words(), 5);
     Map<String, String> w = l.lexicon();
     assertEquals(
-        w.get("apples")
-            + " 5 "
-            + w.get("has")
+        w.get("tom")
             + " "
+            + w.get("has")
+            + " 5 "
+            + w.get("apples")
+            + " . how many "
+            + w.get("apples")
+            + " does "
             + w.get("tom")
-            + " . "
+            + " "
+            + w.get("have")
+            + " ? "
             + w.get("answer")
             + " 5",
-        l.translate("tom has 5 apples . answer 5"));
-    assertEquals(Corpus.words().size(), new HashSet<>(w.values()).size());
+        l.translate("tom has 5 apples . how many apples does tom have ? answer 5"));
+    // every content word has its own made-up word; function words are shared, not translated
+    assertEquals(
+        Corpus.words().size() - SyntheticLanguage.SHARED.size(), new HashSet<>(w.values()).size());
+    assertTrue(Corpus.words().containsAll(SyntheticLanguage.SHARED));
+    for (String op : List.of("gives", "away", "gets", "more", "together")) {
+      assertTrue(w.containsKey(op), op);
+    }
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> l.translate("tom eats 5 apples ."));
     assertTrue(e.getMessage().contains("eats"), e.getMessage());
+  }
+
+  @Test
+  void theBaseSeesAlignedTextButNoSecondLanguageMath() {
+    TrainedZoo.Data d = TrainedZoo.generate(ZooSettings.tiny());
+    List<String> parallel = d.train().get("parallel");
+    assertEquals(ZooSettings.tiny().trainRows() / 2, parallel.size());
+    String story = d.train().get("stories").get(0);
+    assertEquals(story + " " + d.language().translate(story), parallel.get(0));
+    // the operation words of the target never occur in second-language training text
+    Map<String, String> w = d.language().lexicon();
+    for (String corpus : List.of("parallel", "language")) {
+      for (String t : d.train().get(corpus)) {
+        assertFalse(t.contains(" " + w.get("together") + " "), corpus + ": " + t);
+      }
+    }
   }
 
   @Test
@@ -187,6 +215,15 @@ class TrainedZooTest {
     assertEquals("", bytes.toString(StandardCharsets.UTF_8));
     assertEquals(
         modified, Files.getLastModifiedTime(zoo.base().resolve("model.safetensors")).toMillis());
+    // a zoo of an earlier design is not taken for built (it is rebuilt)
+    assertTrue(TrainedZoo.isBuilt(dir));
+    ObjectNode older = (ObjectNode) about;
+    older.put("design", TrainedZoo.DESIGN - 1);
+    Files.writeString(dir.resolve("zoo.json"), older.toString());
+    assertFalse(TrainedZoo.isBuilt(dir));
+    older.remove("design");
+    Files.writeString(dir.resolve("zoo.json"), older.toString());
+    assertFalse(TrainedZoo.isBuilt(dir));
   }
 
   private static long[] concat(long[]... parts) {
