@@ -17,7 +17,7 @@ public final class Main {
         stats    Fisher and Gram statistics of a model on its data, on Spark (--model DIR --data FILE)
         score    score a model folder on task files (--model DIR --task FILE...)
         bench    measure Spark overhead, bytes per candidate, storage reads per generation
-        demo     write the toy zoo (once) and run a short search on it, in Spark local mode
+        demo     train the zoo (once), then evolutionary merge searches on it in Spark local mode
         toy-zoo  write the toy zoo only (--out DIR)
 
       `evomerge <command> --help` describes a command.""";
