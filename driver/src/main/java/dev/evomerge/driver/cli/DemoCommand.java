@@ -287,7 +287,9 @@ final class DemoCommand {
         if (name.startsWith("evolved")) {
           evolved.add(
               new Row(
-                  "evolved " + method + ", " + run.getKey(),
+                  (name.startsWith("evolved path") ? "evolved path" : "evolved " + method)
+                      + ", "
+                      + run.getKey(),
                   row.fitness(),
                   row.metrics(),
                   row.error()));

@@ -243,7 +243,8 @@ public final class RunPointers {
     }
     try {
       for (JsonNode m : RunFolder.JSON.readTree(text.get()).path("models")) {
-        if (m.path("model").asText().equals("evolved merge (best)")) {
+        // "evolved merge (best)", or "evolved path (best)" for a data-flow search
+        if (m.path("model").asText().startsWith("evolved ")) {
           return m.path("fitness").isNumber() ? m.get("fitness").asDouble() : null;
         }
       }
