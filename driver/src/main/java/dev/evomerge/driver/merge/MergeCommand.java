@@ -1,6 +1,7 @@
 package dev.evomerge.driver.merge;
 
 import ai.djl.Device;
+import dev.evomerge.driver.cli.Args;
 import dev.evomerge.worker.io.WriteOptions;
 import dev.evomerge.worker.merge.MergePlan;
 import dev.evomerge.worker.merge.MergeRecipe;
@@ -59,18 +60,18 @@ public final class MergeCommand {
             out.println(USAGE);
             return 0;
           }
-          case "--out" -> outDir = value(args, ++i, a);
-          case "--seed" -> seed = parseSeed(value(args, ++i, a));
-          case "--device" -> device = value(args, ++i, a).toLowerCase(Locale.ROOT);
+          case "--out" -> outDir = Args.value(args, ++i, a);
+          case "--seed" -> seed = parseSeed(Args.value(args, ++i, a));
+          case "--device" -> device = Args.value(args, ++i, a).toLowerCase(Locale.ROOT);
           case "--max-shard-size" -> {
-            String v = value(args, ++i, a);
+            String v = Args.value(args, ++i, a);
             maxShardBytes = WriteOptions.parseSize(v);
             if (maxShardBytes <= 0) {
               throw new IllegalArgumentException("--max-shard-size must be positive, got " + v);
             }
           }
-          case "--model" -> assign(locations, a, value(args, ++i, a));
-          case "--statistics" -> assign(statistics, a, value(args, ++i, a));
+          case "--model" -> assign(locations, a, Args.value(args, ++i, a));
+          case "--statistics" -> assign(statistics, a, Args.value(args, ++i, a));
           default -> {
             if (a.startsWith("-") || recipePath != null) {
               throw new IllegalArgumentException("Unexpected argument " + a);
@@ -147,13 +148,6 @@ public final class MergeCommand {
       throw new IllegalArgumentException(option + " needs NAME=PATH, got " + v);
     }
     into.put(v.substring(0, eq), v.substring(eq + 1));
-  }
-
-  private static String value(String[] args, int i, String option) {
-    if (i >= args.length) {
-      throw new IllegalArgumentException(option + " needs a value");
-    }
-    return args[i];
   }
 
   static Path toPath(String dir) {

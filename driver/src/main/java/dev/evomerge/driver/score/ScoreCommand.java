@@ -11,6 +11,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueType;
+import dev.evomerge.driver.cli.Args;
 import dev.evomerge.worker.io.HfModelFolder;
 import dev.evomerge.worker.model.LanguageModel;
 import dev.evomerge.worker.model.LayerPathModel;
@@ -75,10 +76,10 @@ public final class ScoreCommand {
             return 0;
           }
           case "--json" -> json = true;
-          case "--model" -> model = value(args, ++i, a);
-          case "--task" -> taskFiles.add(value(args, ++i, a));
-          case "--batch-size" -> batchSize = positive(value(args, ++i, a), a);
-          case "--max-length" -> maxLength = positive(value(args, ++i, a), a);
+          case "--model" -> model = Args.value(args, ++i, a);
+          case "--task" -> taskFiles.add(Args.value(args, ++i, a));
+          case "--batch-size" -> batchSize = Args.positiveInt(Args.value(args, ++i, a), a);
+          case "--max-length" -> maxLength = Args.positiveInt(Args.value(args, ++i, a), a);
           default -> throw new IllegalArgumentException("unknown option '" + a + "'");
         }
       }
@@ -244,24 +245,5 @@ public final class ScoreCommand {
       }
     }
     return root;
-  }
-
-  private static String value(String[] args, int i, String flag) {
-    if (i >= args.length) {
-      throw new IllegalArgumentException("option " + flag + " needs a value");
-    }
-    return args[i];
-  }
-
-  private static int positive(String v, String flag) {
-    try {
-      int n = Integer.parseInt(v);
-      if (n > 0) {
-        return n;
-      }
-    } catch (NumberFormatException e) {
-      // fall through
-    }
-    throw new IllegalArgumentException(flag + " must be a positive integer, got " + v);
   }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
+import dev.evomerge.driver.cli.Args;
 import dev.evomerge.driver.config.ConfigLoader;
 import dev.evomerge.driver.run.Preflight;
 import dev.evomerge.driver.spark.SparkSessions;
@@ -71,15 +72,15 @@ public final class StatsCommand {
             out.println(USAGE);
             return 0;
           }
-          case "--model" -> model = value(args, ++i, a);
-          case "--data" -> data = value(args, ++i, a);
-          case "--out" -> outDir = value(args, ++i, a);
-          case "--only" -> only = value(args, ++i, a).toLowerCase(Locale.ROOT);
-          case "--conf" -> conf = value(args, ++i, a);
-          case "--max-length" -> maxLength = positive(value(args, ++i, a), a);
-          case "--shards" -> shards = positive(value(args, ++i, a), a);
+          case "--model" -> model = Args.value(args, ++i, a);
+          case "--data" -> data = Args.value(args, ++i, a);
+          case "--out" -> outDir = Args.value(args, ++i, a);
+          case "--only" -> only = Args.value(args, ++i, a).toLowerCase(Locale.ROOT);
+          case "--conf" -> conf = Args.value(args, ++i, a);
+          case "--max-length" -> maxLength = Args.positiveInt(Args.value(args, ++i, a), a);
+          case "--shards" -> shards = Args.positiveInt(Args.value(args, ++i, a), a);
           case "--max-gram-bytes" -> {
-            String v = value(args, ++i, a);
+            String v = Args.value(args, ++i, a);
             maxGramBytes = WriteOptions.parseSize(v);
             if (maxGramBytes <= 0) {
               throw new IllegalArgumentException("--max-gram-bytes must be positive, got " + v);
@@ -195,24 +196,5 @@ public final class StatsCommand {
       throw new IllegalArgumentException("No rows in data " + file);
     }
     return texts;
-  }
-
-  private static String value(String[] args, int i, String flag) {
-    if (i >= args.length) {
-      throw new IllegalArgumentException(flag + " needs a value");
-    }
-    return args[i];
-  }
-
-  private static int positive(String v, String flag) {
-    try {
-      int n = Integer.parseInt(v);
-      if (n > 0) {
-        return n;
-      }
-    } catch (NumberFormatException e) {
-      // fall through
-    }
-    throw new IllegalArgumentException(flag + " must be a positive integer, got " + v);
   }
 }
