@@ -40,44 +40,6 @@ public record RunSettings(
     spark = Map.copyOf(spark);
   }
 
-  /** Settings with one value per source and gene for the whole model (no layer groups). */
-  public RunSettings(
-      String name,
-      String outputRoot,
-      long seed,
-      int generations,
-      List<String> sources,
-      String base,
-      String tokenizerSource,
-      String mergeMethod,
-      List<String> genes,
-      Map<String, Object> mergeParameters,
-      String outDtype,
-      SearchSettings search,
-      EvalSettings eval,
-      Map<String, String> spark,
-      String renderedConfig) {
-    this(
-        name,
-        outputRoot,
-        seed,
-        generations,
-        sources,
-        base,
-        tokenizerSource,
-        mergeMethod,
-        genes,
-        mergeParameters,
-        outDtype,
-        search,
-        eval,
-        spark,
-        renderedConfig,
-        true,
-        LayoutSettings.GLOBAL,
-        null);
-  }
-
   /**
    * {@code evomerge.merge.layer-groups}, {@code .filters}, {@code .softmax}: how the genes spread
    * over the model.
