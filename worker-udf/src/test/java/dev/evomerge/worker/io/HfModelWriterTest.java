@@ -155,7 +155,7 @@ class HfModelWriterTest {
     assertEquals("float16", cfg.get("torch_dtype").asText());
   }
 
-  private static TensorSource failingAfter(FloatTensor t) {
+  static TensorSource failingAfter(FloatTensor t) {
     return new TensorSource() {
       @Override
       public long[] shape() {
