@@ -11,6 +11,7 @@ import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
 import dev.evomerge.driver.search.Names;
 import dev.evomerge.driver.search.Strategies;
+import dev.evomerge.worker.io.WriteOptions;
 import dev.evomerge.worker.merge.MergeMethods;
 import java.io.File;
 import java.io.IOException;
@@ -268,6 +269,7 @@ public final class ConfigLoader {
         OUT_DTYPES.contains(outDtype),
         "evomerge.merge.out-dtype",
         "must be one of " + OUT_DTYPES);
+    long maxShardBytes = shardSize(c, "evomerge.merge.max-shard-size");
 
     int generations = c.getInt("evomerge.run.generations");
     check(c, generations > 0, "evomerge.run.generations", "must be positive");
@@ -336,7 +338,8 @@ public final class ConfigLoader {
         render(c),
         c.getBoolean("evomerge.run.record-examples"),
         new RunSettings.LayoutSettings(layerGroups, filters, softmax),
-        dataFlow(c, sources.size()));
+        dataFlow(c, sources.size()),
+        maxShardBytes);
   }
 
   /**
@@ -424,6 +427,18 @@ public final class ConfigLoader {
       out.add(task);
     }
     return out;
+  }
+
+  /** A size as {@code evomerge merge --max-shard-size} takes it (5GB, 500MB, 2GiB). */
+  private static long shardSize(Config c, String key) {
+    long bytes;
+    try {
+      bytes = WriteOptions.parseSize(c.getString(key));
+    } catch (IllegalArgumentException | ConfigException.WrongType e) {
+      bytes = -1;
+    }
+    check(c, bytes > 0, key, "must be a positive size such as 5GB, 500MB or 2GiB");
+    return bytes;
   }
 
   private static void check(Config c, boolean ok, String key, String problem) {

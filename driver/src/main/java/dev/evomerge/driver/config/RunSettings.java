@@ -11,6 +11,7 @@ import java.util.Map;
  *     to the run folder's {@code examples.jsonl}
  * @param dataFlow {@code evomerge.search.dataflow.*} when {@code evomerge.search.space = dataflow},
  *     else null (a parameter-space search)
+ * @param maxShardBytes {@code evomerge.merge.max-shard-size}: the largest shard of {@code best/}
  */
 public record RunSettings(
     String name,
@@ -30,7 +31,8 @@ public record RunSettings(
     String renderedConfig,
     boolean recordExamples,
     LayoutSettings layout,
-    DataFlowSettings dataFlow) {
+    DataFlowSettings dataFlow,
+    long maxShardBytes) {
 
   public RunSettings {
     layout = layout == null ? LayoutSettings.GLOBAL : layout;

@@ -14,6 +14,7 @@ import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.DataFlowSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.LayerPathWriter;
+import dev.evomerge.worker.io.WriteOptions;
 import dev.evomerge.worker.merge.MergeRecipe;
 import dev.evomerge.worker.merge.RecipeYaml;
 import dev.evomerge.worker.model.LayerPathModel;
@@ -169,7 +170,11 @@ final class DataFlowRun {
       genes.add(g);
     }
     LayerPathWriter.write(
-        spec, genome, folder.bestModelDir(), GenerationLoop.dtype(settings.outDtype()), provenance);
+        spec,
+        genome,
+        folder.bestModelDir(),
+        new WriteOptions(GenerationLoop.dtype(settings.outDtype()), settings.maxShardBytes()),
+        provenance);
     MergeRecipe recipe = LayerPathWriter.recipe(spec, genome, settings.outDtype());
     if (recipe != null) {
       folder.writeText("best/recipe.yaml", RecipeYaml.write(recipe));

@@ -13,6 +13,7 @@ import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.MergedModelWriter;
 import dev.evomerge.worker.io.DType;
+import dev.evomerge.worker.io.WriteOptions;
 import dev.evomerge.worker.merge.RecipeYaml;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -337,7 +338,11 @@ public final class GenerationLoop {
       }
     }
     MergedModelWriter.write(
-        checked.spec(), genome, folder.bestModelDir(), dtype(settings.outDtype()), provenance);
+        checked.spec(),
+        genome,
+        folder.bestModelDir(),
+        new WriteOptions(dtype(settings.outDtype()), settings.maxShardBytes()),
+        provenance);
     folder.writeText(
         "best/recipe.yaml",
         RecipeYaml.write(MergedModelWriter.recipe(checked.spec(), genome, settings.outDtype())));

@@ -72,6 +72,35 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void maxShardSizeTakesTheMergeCommandsSyntaxAndABadOneNamesTheKey() throws Exception {
+    Path f = file(MINIMAL);
+    assertEquals(5_000_000_000L, ConfigLoader.load(f.toFile(), List.of()).maxShardBytes());
+    assertEquals(
+        500_000_000L,
+        ConfigLoader.load(f.toFile(), List.of("evomerge.merge.max-shard-size=500MB"))
+            .maxShardBytes());
+    assertEquals(
+        2L << 30,
+        ConfigLoader.load(f.toFile(), List.of("evomerge.merge.max-shard-size=2GiB"))
+            .maxShardBytes());
+    assertEquals(
+        4096,
+        ConfigLoader.load(f.toFile(), List.of("evomerge.merge.max-shard-size=4096"))
+            .maxShardBytes());
+    for (String bad : List.of("0", "0.1B", "lots", "5 parsecs", "[1]")) {
+      ConfigError e =
+          assertThrows(
+              ConfigError.class,
+              () -> ConfigLoader.load(f.toFile(), List.of("evomerge.merge.max-shard-size=" + bad)),
+              bad);
+      assertTrue(
+          e.getMessage().contains("evomerge.merge.max-shard-size")
+              && e.getMessage().contains("positive size"),
+          e.getMessage());
+    }
+  }
+
+  @Test
   void sparkKeysPassThroughIncludingQuotedOnes() throws Exception {
     Path f =
         file(

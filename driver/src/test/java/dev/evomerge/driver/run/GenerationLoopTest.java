@@ -1,6 +1,7 @@
 package dev.evomerge.driver.run;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,6 +10,11 @@ import dev.evomerge.driver.config.ConfigLoader;
 import dev.evomerge.driver.config.RunSettings;
 import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
+import dev.evomerge.worker.eval.MergedModelWriter;
+import dev.evomerge.worker.io.DType;
+import dev.evomerge.worker.io.HfModelFolder;
+import dev.evomerge.worker.io.SafetensorsFile;
+import dev.evomerge.worker.io.TensorInfo;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -17,6 +23,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -78,6 +85,48 @@ class GenerationLoopTest {
         local.evaluate("check", List.of(new CandidateSpec(9, result.best().genome().genes())));
     assertEquals(
         result.best().fitness(), check.get(9L).tasks().get("dev").metric("mean_loglik"), 1e-9);
+  }
+
+  @Test
+  void theBestModelIsWrittenWithTheConfiguredShardSize() throws Exception {
+    Path conf = tmp.resolve("run.conf");
+    Files.writeString(conf, ToyFixtures.config(tmp.resolve("runs")));
+    long max = 6000;
+    RunSettings settings =
+        ConfigLoader.load(
+            conf.toFile(),
+            List.of("evomerge.run.generations=1", "evomerge.merge.max-shard-size=6KB"));
+    assertEquals(max, settings.maxShardBytes());
+    Preflight.CheckedRun checked = Preflight.check(settings);
+    LocalGenerationEvaluator local = new LocalGenerationEvaluator(checked.spec(), checked.rows());
+    RunFolder folder = RunFolder.create(settings.outputRoot(), "sharded", "");
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    GenerationLoop.Result result =
+        new GenerationLoop(settings, checked, local, folder, quiet).execute();
+
+    Path best = folder.dir().resolve("best");
+    assertTrue(Files.exists(best.resolve(HfModelFolder.INDEX)));
+    assertFalse(Files.exists(best.resolve(HfModelFolder.WEIGHTS)));
+    HfModelFolder written = HfModelFolder.open(best.toString(), new Configuration());
+    assertTrue(written.shards().size() > 2, "shards: " + written.shards().size());
+    for (SafetensorsFile shard : written.shards()) {
+      long data = shard.tensors().values().stream().mapToLong(TensorInfo::byteSize).sum();
+      assertTrue(
+          data <= max || shard.tensors().size() == 1,
+          shard.path() + " holds " + data + " bytes in " + shard.tensors().size() + " tensors");
+    }
+    // the same merge as with one shard
+    Path whole = tmp.resolve("whole");
+    MergedModelWriter.write(
+        checked.spec(),
+        result.best().genome().genes(),
+        new org.apache.hadoop.fs.Path(whole.toUri()),
+        DType.F32,
+        null);
+    assertTrue(Files.exists(whole.resolve(HfModelFolder.WEIGHTS)));
+    assertEquals(
+        HfModelFolder.open(whole.toString(), new Configuration()).readAllFloat(),
+        written.readAllFloat());
   }
 
   private static List<String> fitnessColumn(Path dir) throws Exception {

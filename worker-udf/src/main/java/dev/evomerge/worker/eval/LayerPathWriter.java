@@ -33,6 +33,12 @@ public final class LayerPathWriter {
 
   public static void write(
       EvalSpec spec, double[] genome, Path target, DType dtype, ObjectNode extraConfig) {
+    write(spec, genome, target, WriteOptions.of(dtype), extraConfig);
+  }
+
+  /** As {@link #write(EvalSpec, double[], Path, DType, ObjectNode)}, with dtype and shard size. */
+  public static void write(
+      EvalSpec spec, double[] genome, Path target, WriteOptions options, ObjectNode extraConfig) {
     DataFlowSpec flow = spec.dataFlow();
     Configuration conf = ResidentSources.hadoopConf(spec);
     List<HfModelFolder> folders = new ArrayList<>();
@@ -102,7 +108,7 @@ public final class LayerPathWriter {
         conf,
         config,
         tensors,
-        WriteOptions.of(dtype),
+        options,
         HfModelFolder.open(tokenizerFolder.toString(), conf).tokenizerFiles());
   }
 

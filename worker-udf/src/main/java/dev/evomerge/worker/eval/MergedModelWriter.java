@@ -8,6 +8,8 @@ import dev.evomerge.worker.io.DType;
 import dev.evomerge.worker.io.FloatTensor;
 import dev.evomerge.worker.io.HfModelFolder;
 import dev.evomerge.worker.io.HfModelWriter;
+import dev.evomerge.worker.io.TensorSource;
+import dev.evomerge.worker.io.WriteOptions;
 import dev.evomerge.worker.merge.MergeEngine;
 import dev.evomerge.worker.merge.MergeRecipe;
 import dev.evomerge.worker.merge.ParamValue;
@@ -28,6 +30,12 @@ public final class MergedModelWriter {
 
   public static void write(
       EvalSpec spec, double[] genome, Path target, DType dtype, ObjectNode extraConfig) {
+    write(spec, genome, target, WriteOptions.of(dtype), extraConfig);
+  }
+
+  /** As {@link #write(EvalSpec, double[], Path, DType, ObjectNode)}, with dtype and shard size. */
+  public static void write(
+      EvalSpec spec, double[] genome, Path target, WriteOptions options, ObjectNode extraConfig) {
     Configuration conf = ResidentSources.hadoopConf(spec);
     CandidateParams params = new CandidateParams(spec, genome);
     List<HfModelFolder> folders = new ArrayList<>();
@@ -35,7 +43,7 @@ public final class MergedModelWriter {
       folders.add(HfModelFolder.open(uri, conf));
     }
     HfModelFolder base = spec.baseUri() == null ? null : HfModelFolder.open(spec.baseUri(), conf);
-    Map<String, FloatTensor> merged = new LinkedHashMap<>();
+    Map<String, TensorSource> merged = new LinkedHashMap<>();
     try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
       for (String name : folders.get(0).tensors().keySet()) {
         try (NDManager tensor = manager.newSubManager()) {
@@ -43,7 +51,9 @@ public final class MergedModelWriter {
               TensorInputs.prepare(params.method(), name, spec.sourceUris(), folders, base, tensor);
           NDArray out =
               MergeEngine.combine(params.method(), prepared, params.resolve(name), tensor);
-          merged.put(name, new FloatTensor(out.getShape().getShape(), out.toFloatArray()));
+          merged.put(
+              name,
+              TensorSource.of(new FloatTensor(out.getShape().getShape(), out.toFloatArray())));
         }
       }
     }
@@ -57,7 +67,7 @@ public final class MergedModelWriter {
         conf,
         config,
         merged,
-        dtype,
+        options,
         HfModelFolder.open(tokenizerFolder.toString(), conf).tokenizerFiles());
   }
 
