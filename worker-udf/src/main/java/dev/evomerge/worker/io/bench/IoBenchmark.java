@@ -28,9 +28,12 @@ import org.apache.hadoop.fs.Path;
  *   <li>reading every tensor of a sharded BF16 checkpoint through {@link HfModelFolder} (raw bytes)
  *       vs a plain sequential read of the same files (both from the page cache after a warm-up
  *       pass, so this measures the reader's overhead, not the disk);
- *   <li>the same read widened to F32 (what a merge does);
+ *   <li>the same read widened to F32 (what a merge does), into one large array and chunk by chunk
+ *       into a cache-sized one ({@link SafetensorsFile#forEachChunk}, where a streaming consumer
+ *       reads);
  *   <li>BF16 (and F16) to F32 conversion vs two memory copies in the same run: one of the same
- *       input bytes, one of an F32 array the size of the output (see {@link #conversion}).
+ *       input bytes, one of an F32 array the size of the output, with the bound memory traffic or
+ *       store throughput puts on each ratio (see {@link #conversion}).
  * </ol>
  *
  * <p>{@code -Devomerge.io.vector=false} measures the scalar BF16/F16 kernel instead of the Vector
@@ -91,10 +94,12 @@ public final class IoBenchmark {
     double plain = 0;
     double reader = 0;
     double widened = 0;
+    double streamed = 0;
     for (int r = 0; r < rounds; r++) {
       plain = Math.max(plain, plainRead(files));
       reader = Math.max(reader, readerRaw(folder));
       widened = Math.max(widened, readerF32(folder));
+      streamed = Math.max(streamed, readerF32Chunks(folder));
     }
     System.out.printf(Locale.ROOT, "plain sequential read       %6.2f GB/s%n", plain);
     System.out.printf(
@@ -104,9 +109,16 @@ public final class IoBenchmark {
         reader / plain);
     System.out.printf(
         Locale.ROOT,
-        "HfModelFolder read -> F32   %6.2f GB/s of BF16 read  (%.2fx plain)%n",
+        "HfModelFolder read -> F32   %6.2f GB/s of BF16 read  (%.2fx plain; 16 MiB F32 chunks)%n",
         widened,
         widened / plain);
+    System.out.printf(
+        Locale.ROOT,
+        "forEachChunk -> F32         %6.2f GB/s of BF16 read  (%.2fx plain; %d KiB F32 chunks,"
+            + " in L3)%n",
+        streamed,
+        streamed / plain,
+        CACHE_CHUNK >> 8);
 
     System.out.println("BF16/F16 kernel: " + DTypeConversions.halfKernel());
     warmUp();
@@ -117,14 +129,31 @@ public final class IoBenchmark {
       conversion(DType.BF16, n, true, rounds);
       conversion(DType.F16, n, false, rounds);
     }
+    System.out.println(
+        "bounds: 128 MiB is memory-bound: the conversion moves 2n bytes in + 4n out (+4n"
+            + " write-allocate reads of the output), the input copy 2n + 2n (+2n), so x input copy"
+            + " <= 0.67 (0.60 with write-allocate), x output copy <= 1.33 (1.20). 512 KiB stays in"
+            + " cache, where both are limited by the bytes they store (the conversion stores twice"
+            + " the input copy's): about 0.5x input copy, 1x output copy. streamed: the 128 MiB"
+            + " converted chunk by chunk into one 4 MiB F32 buffer that stays in L3 (what"
+            + " forEachChunk hands a consumer): only the 2n input bytes cross memory, so it can"
+            + " pass the input copy, up to the in-cache conversion rate.");
   }
+
+  /**
+   * F32 elements of a streaming chunk (4 MiB, the reader's own step): stays in L3, so the output
+   * does not go to memory.
+   */
+  private static final int CACHE_CHUNK = 1 << 20;
 
   /**
    * Converts {@code n} elements of {@code dtype} to F32 next to two copies in the same run and
    * rounds (interleaved, best of each): a copy of the same {@code 2n} input bytes, and a copy of an
    * F32 array the size of the output ({@code 4n} bytes). All rates count input bytes: the stored
    * bytes converted, or the bytes copied, per second. Ratios are times: copy time over conversion
-   * time for the same input (input-sized copy) or the same output (output-sized copy).
+   * time for the same input (input-sized copy) or the same output (output-sized copy). "Streamed"
+   * converts the same input chunk by chunk into one {@link #CACHE_CHUNK}-element buffer, as a
+   * consumer of {@link SafetensorsFile#forEachChunk} receives it.
    */
   private static void conversion(DType dtype, int n, boolean direct, int rounds) {
     int reps = Math.max(1, (64 << 20) / n);
@@ -143,6 +172,8 @@ public final class IoBenchmark {
     double copyIn = 0;
     double copyOut = 0;
     double conv = 0;
+    double streamed = 0;
+    float[] chunk = new float[Math.min(n, CACHE_CHUNK)];
     for (int r = 0; r < rounds + 3; r++) {
       long t0 = System.nanoTime();
       for (int k = 0; k < reps; k++) {
@@ -159,6 +190,14 @@ public final class IoBenchmark {
         DTypeConversions.toFloats(dtype, src.duplicate(), out, 0, n);
       }
       conv = Math.max(conv, rate(reps * (long) stored.length, t0));
+      t0 = System.nanoTime();
+      for (int k = 0; k < reps; k++) {
+        ByteBuffer in = src.duplicate();
+        for (int at = 0; at < n; at += chunk.length) {
+          DTypeConversions.toFloats(dtype, in, chunk, 0, Math.min(chunk.length, n - at));
+        }
+      }
+      streamed = Math.max(streamed, rate(reps * (long) stored.length, t0));
     }
     String what =
         String.format(
@@ -170,7 +209,8 @@ public final class IoBenchmark {
     System.out.printf(
         Locale.ROOT,
         "%-37s %6.2f GB/s in (%.2f out) | copy of the %d input bytes %6.2f GB/s: %.2fx"
-            + " | copy of a %d-byte F32 array %6.2f GB/s: %.2fx%n",
+            + " | copy of a %d-byte F32 array %6.2f GB/s: %.2fx (bound %s)"
+            + " | streamed %6.2f GB/s in: %.2fx input copy%n",
         what,
         conv,
         2 * conv,
@@ -179,8 +219,11 @@ public final class IoBenchmark {
         conv / copyIn,
         4L * n,
         copyOut,
-        2 * conv / copyOut);
-    if (out[n / 2] == 42 && copy[1] == 7 && floatsCopy[3] == 1) {
+        2 * conv / copyOut,
+        n >= (64 << 20) ? "0.60-0.67x input, 1.20-1.33x output" : "0.50x input, 1.00x output",
+        streamed,
+        streamed / copyIn);
+    if (out[n / 2] == 42 && copy[1] == 7 && floatsCopy[3] == 1 && chunk[0] == 3) {
       System.out.println(); // keep the results alive
     }
   }
@@ -273,6 +316,31 @@ public final class IoBenchmark {
       }
     }
     return total / ((System.nanoTime() - t0) / 1e9) / 1e9;
+  }
+
+  /**
+   * GB/s (of stored bytes) streaming every tensor widened to F32 through a cache-sized chunk, as a
+   * consumer of {@link SafetensorsFile#forEachChunk} sees it.
+   */
+  private static double readerF32Chunks(HfModelFolder folder) {
+    long[] total = {0};
+    float[] sink = {0};
+    long t0 = System.nanoTime();
+    for (TensorInfo t : folder.tensors().values()) {
+      folder
+          .shardOf(t.name())
+          .forEachChunk(
+              t.name(),
+              CACHE_CHUNK,
+              (first, values, n) -> {
+                sink[0] += values[n - 1];
+                total[0] += (long) n * t.dtype().byteSize();
+              });
+    }
+    if (sink[0] == 42) {
+      System.out.println(); // keep the result alive
+    }
+    return total[0] / ((System.nanoTime() - t0) / 1e9) / 1e9;
   }
 
   /** GB/s (of stored bytes) reading every tensor widened to F32 in chunks. */
