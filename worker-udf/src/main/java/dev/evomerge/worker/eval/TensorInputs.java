@@ -2,8 +2,8 @@ package dev.evomerge.worker.eval;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.evomerge.worker.io.FloatTensor;
 import dev.evomerge.worker.io.HfModelFolder;
 import dev.evomerge.worker.merge.MergeEngine;
 import dev.evomerge.worker.merge.MergeMethod;
@@ -28,13 +28,17 @@ final class TensorInputs {
       NDManager manager) {
     List<NDArray> inputs = new ArrayList<>();
     for (HfModelFolder source : sources) {
-      inputs.add(array(manager, source.readFloat(name)));
+      inputs.add(array(manager, source, name));
     }
-    NDArray baseArray = base == null ? null : array(manager, base.readFloat(name));
+    NDArray baseArray = base == null ? null : array(manager, base, name);
     return MergeEngine.prepare(method, name, models, inputs, baseArray);
   }
 
-  private static NDArray array(NDManager manager, FloatTensor t) {
-    return manager.create(t.data(), new Shape(t.shape()));
+  /** Widened straight into the direct buffer the NDArray wraps (no heap copy in between). */
+  private static NDArray array(NDManager manager, HfModelFolder folder, String name) {
+    return manager.create(
+        folder.readFloatDirect(name),
+        new Shape(folder.tensors().get(name).shape()),
+        DataType.FLOAT32);
   }
 }

@@ -391,6 +391,11 @@ public final class HfModelFolder {
     return shardOf(name).readFloat(name);
   }
 
+  /** See {@link SafetensorsFile#readFloatDirect(String)}. */
+  public java.nio.ByteBuffer readFloatDirect(String name) {
+    return shardOf(name).readFloatDirect(name);
+  }
+
   /**
    * Reads a range of a tensor of any size; see {@link SafetensorsFile#readFloat(String, long,
    * float[], int, int)}.

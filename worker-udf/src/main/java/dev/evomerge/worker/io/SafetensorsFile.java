@@ -349,6 +349,28 @@ public final class SafetensorsFile {
     return new FloatTensor(info.shape(), data);
   }
 
+  /**
+   * Reads one tensor widened to F32 into a new direct buffer in native byte order (position 0,
+   * limit its size): the layout DJL's {@code NDManager.create(Buffer, Shape, DataType.FLOAT32)}
+   * wraps on CPU without copying. The values go from the stored bytes to the buffer through one
+   * cache-sized chunk, where {@code create(float[])} on the result of {@link #readFloat(String)}
+   * writes a heap array and then copies all of it into DJL's own direct buffer.
+   */
+  public ByteBuffer readFloatDirect(String name) {
+    TensorInfo info = info(name);
+    if (info.numel() > (Integer.MAX_VALUE - 16) / Float.BYTES) {
+      throw new CheckpointException(
+          String.format(
+              "Tensor %s in %s has %d elements, more than one buffer holds as F32: read it in"
+                  + " ranges with readFloat(name, first, dst)",
+              name, path, info.numel()));
+    }
+    ByteBuffer out =
+        ByteBuffer.allocateDirect((int) info.numel() * Float.BYTES).order(ByteOrder.nativeOrder());
+    readFloat(name, 0, out.asFloatBuffer());
+    return out;
+  }
+
   private TensorInfo arrayable(String name) {
     TensorInfo info = info(name);
     if (info.numel() > Integer.MAX_VALUE - 16) {

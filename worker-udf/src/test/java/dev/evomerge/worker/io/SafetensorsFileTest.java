@@ -163,6 +163,58 @@ class SafetensorsFileTest {
     assertEquals(-3.25f, one[1]);
     CheckpointException e = assertThrows(CheckpointException.class, () -> f.readFloat("u8"));
     assertTrue(e.getMessage().contains("ranges"), e.getMessage());
+    CheckpointException d = assertThrows(CheckpointException.class, () -> f.readFloatDirect("u8"));
+    assertTrue(
+        d.getMessage().contains("u8") && d.getMessage().contains("sparse.safetensors"),
+        d.getMessage());
+  }
+
+  /**
+   * A tensor read into a direct native-order buffer (what DJL wraps without a copy) has the values
+   * readFloat gives, over several streaming chunks, mapped and through the remote code path.
+   */
+  @Test
+  void directBufferReadsEqualArrayReads() throws Exception {
+    java.util.Random r = new java.util.Random(23);
+    float[] values = new float[(5 << 20) / 2 + 7];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = (float) r.nextGaussian();
+    }
+    byte[] bytes =
+        new RawSafetensors()
+            .add(
+                "bf16",
+                "BF16",
+                new long[] {values.length},
+                DTypeConversions.fromFloats(DType.BF16, values))
+            .add(
+                "f16",
+                "F16",
+                new long[] {3, 5},
+                DTypeConversions.fromFloats(DType.F16, java.util.Arrays.copyOf(values, 15)))
+            .addF32("f32", new long[] {2, 2}, 1, -2, 3, 4.5f)
+            .add("empty", "F32", new long[] {0}, new byte[0])
+            .bytes();
+    Path p = write("direct.safetensors", bytes);
+    Configuration conf = new Configuration();
+    FileSystem fs = p.getFileSystem(conf);
+    for (SafetensorsFile f :
+        List.of(
+            SafetensorsFile.open(p, conf),
+            SafetensorsFile.open(
+                p, new ByteSource.Remote(p, bytes.length, fs, fs.getFileStatus(p))))) {
+      for (String name : List.of("bf16", "f16", "f32", "empty")) {
+        float[] want = f.readFloat(name).data();
+        ByteBuffer got = f.readFloatDirect(name);
+        assertTrue(got.isDirect(), name);
+        assertEquals(ByteOrder.nativeOrder(), got.order(), name);
+        assertEquals(0, got.position(), name);
+        assertEquals(4 * want.length, got.remaining(), name);
+        float[] back = new float[want.length];
+        got.asFloatBuffer().get(back);
+        assertArrayEquals(want, back, name);
+      }
+    }
   }
 
   @Test
