@@ -44,63 +44,11 @@ class HdfsCheckpointTest {
 
   @TempDir java.nio.file.Path dir;
 
-  /** Every address the namenode and datanode listen on, set to loopback with a free port. */
-  static Configuration loopbackConf(java.nio.file.Path baseDir) {
-    Configuration c = new Configuration();
-    c.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, baseDir.resolve("dfs").toString());
-    c.set("hadoop.tmp.dir", baseDir.resolve("tmp").toString());
-    for (String key :
-        List.of(
-            "dfs.namenode.rpc-address",
-            "dfs.namenode.servicerpc-address",
-            "dfs.namenode.lifeline.rpc-address",
-            "dfs.namenode.http-address",
-            "dfs.namenode.https-address",
-            "dfs.namenode.secondary.http-address",
-            "dfs.namenode.secondary.https-address",
-            "dfs.namenode.backup.address",
-            "dfs.namenode.backup.http-address",
-            "dfs.datanode.address",
-            "dfs.datanode.http.address",
-            "dfs.datanode.https.address",
-            "dfs.datanode.ipc.address")) {
-      c.set(key, "127.0.0.1:0");
-    }
-    for (String key :
-        List.of(
-            "dfs.namenode.rpc-bind-host",
-            "dfs.namenode.servicerpc-bind-host",
-            "dfs.namenode.lifeline.rpc-bind-host",
-            "dfs.namenode.http-bind-host",
-            "dfs.namenode.https-bind-host")) {
-      c.set(key, "127.0.0.1");
-    }
-    c.set("dfs.http.policy", "HTTP_ONLY");
-    c.setInt("dfs.replication", 1);
-    c.setLong("dfs.blocksize", BLOCK);
-    c.setLong("dfs.namenode.fs-limits.min-block-size", 0);
-    c.setInt("dfs.bytes-per-checksum", 512);
-    // no reverse DNS of the datanode's address; the client connects to 127.0.0.1 directly
-    c.setBoolean("dfs.namenode.datanode.registration.ip-hostname-check", false);
-    c.setBoolean("dfs.client.use.datanode.hostname", false);
-    return c;
-  }
-
   @BeforeAll
   static void startCluster() throws Exception {
-    Configuration c = loopbackConf(base);
-    cluster =
-        new MiniDFSCluster.Builder(c)
-            .nameNodePort(0)
-            .nameNodeHttpPort(0)
-            .numDataNodes(1)
-            .checkDataNodeAddrConfig(true)
-            .format(true)
-            .build();
-    cluster.waitActive();
+    cluster = MiniHdfs.start(base, BLOCK);
     conf = new Configuration(cluster.getConfiguration(0));
-    // the cluster names itself hdfs://localhost:port; address the namenode by its loopback IP
-    root = "hdfs://127.0.0.1:" + cluster.getNameNodePort() + "/models";
+    root = MiniHdfs.uri(cluster) + "/models";
   }
 
   @AfterAll
