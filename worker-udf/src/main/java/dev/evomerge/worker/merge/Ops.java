@@ -99,6 +99,50 @@ final class Ops {
       return manager.create(draw(cols, keep), new Shape(rows.length, cols));
     }
 
+    /**
+     * The keep bits {@code u < keep[row]} of the next {@code cols} numbers of every row, the same
+     * bits as {@link #nextMask}'s 0/1 floats: bit {@code from + j} of {@code bits[row]} (bit {@code
+     * k % 64} of word {@code k / 64}) for number j; {@code from} is a multiple of 64 and the words
+     * written are cleared first.
+     */
+    void nextBits(int cols, float[] keep, long[][] bits, long from) {
+      Preconditions.checkArgument(from % 64 == 0, "Bit offset %s is not a multiple of 64", from);
+      int first = (int) (from >>> 6);
+      for (int r = 0; r < rows.length; r++) {
+        SplittableRandom rnd = rows[r];
+        int threshold = maskThreshold(keep[r]);
+        long[] dst = bits[r];
+        int word = first;
+        int j = 0;
+        // 64 numbers, 32 draws, per word
+        for (; j + 64 <= cols; j += 64) {
+          long acc = 0;
+          for (int k = 0; k < 64; k += 2) {
+            long x = rnd.nextLong();
+            long b0 = (((int) (x >>> 40)) - threshold) >>> 31;
+            long b1 = (((int) ((x >>> 16) & 0xFFFFFF)) - threshold) >>> 31;
+            acc |= (b0 | b1 << 1) << k;
+          }
+          dst[word++] = acc;
+        }
+        if (j < cols) {
+          long acc = 0;
+          int k = 0;
+          for (; j + 1 < cols; j += 2, k += 2) {
+            long x = rnd.nextLong();
+            long b0 = (((int) (x >>> 40)) - threshold) >>> 31;
+            long b1 = (((int) ((x >>> 16) & 0xFFFFFF)) - threshold) >>> 31;
+            acc |= (b0 | b1 << 1) << k;
+          }
+          if (j < cols) {
+            long b0 = (((int) (rnd.nextLong() >>> 40)) - threshold) >>> 31;
+            acc |= b0 << k;
+          }
+          dst[word] = acc;
+        }
+      }
+    }
+
     /** Draws into a buffer reused across chunks of the same size (no garbage per chunk). */
     private float[] draw(long cols, float[] keep) {
       Preconditions.checkArgument(
@@ -142,7 +186,7 @@ final class Ops {
      * of their difference is the mask.
      */
     private static void fillMask(SplittableRandom rnd, float[] out, int off, int c, float keep) {
-      int threshold = (int) Math.max(-1, Math.min(1 << 24, Math.ceil(keep * 0x1.0p24)));
+      int threshold = maskThreshold(keep);
       int j = 0;
       for (; j + 1 < c; j += 2) {
         long bits = rnd.nextLong();
@@ -153,6 +197,11 @@ final class Ops {
         out[off + j] = ((int) (rnd.nextLong() >>> 40) - threshold) >>> 31;
       }
     }
+  }
+
+  /** {@code u < keep} iff {@code u24 < maskThreshold(keep)}, for {@code u = u24 / 2^24}. */
+  private static int maskThreshold(float keep) {
+    return (int) Math.max(-1, Math.min(1 << 24, Math.ceil(keep * 0x1.0p24)));
   }
 
   /** Per-row L1 norms of {@code [n, m]}, as a reduction (no {@code abs} temporary). */

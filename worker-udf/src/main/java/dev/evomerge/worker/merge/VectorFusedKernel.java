@@ -1,0 +1,163 @@
+package dev.evomerge.worker.merge;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link FusedKernel} with the JDK 17 incubating Vector API, lane for lane the scalar kernel's
+ * operations: per lane group, each task vector is loaded once, masked (magnitude band by compares,
+ * random bits expanded to lane masks by a variable shift), weighted and added to the positive or
+ * negative side with its weight; the sign election, divisor and base are one blend, one divide and
+ * one add. Loaded reflectively by {@link FusedKernel#best()} only when the module is present.
+ */
+final class VectorFusedKernel implements FusedKernel {
+  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Integer> I = F.withLanes(int.class);
+  private static final int L = F.length();
+  private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+  private static final IntVector LANES = IntVector.zero(I).addIndex(1);
+
+  /** Elements per float partial sum of the L1 pass before it is added to a double. */
+  private static final int L1_BLOCK = 4096;
+
+  VectorFusedKernel() {
+    if (64 % L != 0) {
+      throw new IllegalStateException("Lane count does not divide 64: " + L);
+    }
+  }
+
+  @Override
+  public void combine(
+      FusedKernel.Plan p,
+      ByteBuffer[] rows,
+      ByteBuffer base,
+      ByteBuffer out,
+      int cols,
+      long[][] bits,
+      long bitFrom) {
+    int end = cols - cols % L;
+    if (p.consensus()) {
+      consensus(p, rows, base, out, end, bits, bitFrom);
+    } else {
+      weighted(p, rows, base, out, end, bits, bitFrom);
+    }
+    FusedKernel.Scalar.range(p, rows, base, out, end, cols, bits, bitFrom);
+  }
+
+  private static void consensus(
+      FusedKernel.Plan p,
+      ByteBuffer[] rows,
+      ByteBuffer base,
+      ByteBuffer out,
+      int end,
+      long[][] bits,
+      long bitFrom) {
+    int n = p.count();
+    FloatVector zero = FloatVector.zero(F);
+    FloatVector one = FloatVector.broadcast(F, 1f);
+    boolean normalize = p.normalize();
+    float lambda = p.lambda();
+    for (int j = 0; j < end; j += L) {
+      FloatVector pos = zero;
+      FloatVector neg = zero;
+      FloatVector wPos = zero;
+      FloatVector wNeg = zero;
+      for (int i = 0; i < n; i++) {
+        FloatVector e = kept(p, i, rows[i], j, bits, bitFrom).mul(p.ew()[i]);
+        VectorMask<Float> gt = e.compare(VectorOperators.GT, 0f);
+        VectorMask<Float> lt = e.compare(VectorOperators.LT, 0f);
+        pos = pos.add(zero.blend(e, gt));
+        neg = neg.add(zero.blend(e, lt));
+        if (normalize) {
+          FloatVector w = FloatVector.broadcast(F, p.w()[i]);
+          wPos = wPos.add(zero.blend(w, gt));
+          wNeg = wNeg.add(zero.blend(w, lt));
+        }
+      }
+      VectorMask<Float> minus = pos.add(neg).compare(VectorOperators.LT, 0f);
+      FloatVector merged = pos.blend(neg, minus);
+      if (normalize) {
+        FloatVector divisor = wPos.blend(wNeg, minus);
+        merged = merged.div(divisor.blend(one, divisor.compare(VectorOperators.EQ, 0f)));
+      }
+      if (lambda != 1) {
+        merged = merged.mul(lambda);
+      }
+      merged
+          .add(FloatVector.fromByteBuffer(F, base, 4 * j, ORDER))
+          .intoByteBuffer(out, 4 * j, ORDER);
+    }
+  }
+
+  private static void weighted(
+      FusedKernel.Plan p,
+      ByteBuffer[] rows,
+      ByteBuffer base,
+      ByteBuffer out,
+      int end,
+      long[][] bits,
+      long bitFrom) {
+    int n = p.count();
+    for (int j = 0; j < end; j += L) {
+      FloatVector sum = FloatVector.zero(F);
+      for (int i = 0; i < n; i++) {
+        sum = sum.add(kept(p, i, rows[i], j, bits, bitFrom).mul(p.sumW()[i]));
+      }
+      sum.add(FloatVector.fromByteBuffer(F, base, 4 * j, ORDER)).intoByteBuffer(out, 4 * j, ORDER);
+    }
+  }
+
+  /** Lanes {@code [j, j + L)} of row i where kept, +0 elsewhere. */
+  private static FloatVector kept(
+      FusedKernel.Plan p, int i, ByteBuffer row, int j, long[][] bits, long bitFrom) {
+    FloatVector d = FloatVector.fromByteBuffer(F, row, 4 * j, ORDER);
+    if (bits != null) {
+      long at = bitFrom + j;
+      int word = (int) (bits[i][(int) (at >>> 6)] >>> (at & 63));
+      IntVector keep =
+          IntVector.broadcast(I, word).lanewise(VectorOperators.LSHR, LANES).and(1).neg();
+      return d.reinterpretAsInts().and(keep).reinterpretAsFloats();
+    }
+    FloatVector a = d.abs();
+    VectorMask<Float> keep = a.compare(VectorOperators.GE, p.lo()[i]);
+    if (p.band()) {
+      keep = keep.and(a.compare(VectorOperators.LT, p.hi()[i]));
+    }
+    return FloatVector.zero(F).blend(d, keep);
+  }
+
+  @Override
+  public void l1(
+      FusedKernel.Plan p,
+      ByteBuffer[] rows,
+      int cols,
+      long[][] bits,
+      long bitFrom,
+      double[] before,
+      double[] after) {
+    int end = cols - cols % L;
+    for (int i = 0; i < p.count(); i++) {
+      for (int from = 0; from < end; from += L1_BLOCK) {
+        int to = Math.min(end, from + L1_BLOCK);
+        FloatVector all = FloatVector.zero(F);
+        FloatVector kept = FloatVector.zero(F);
+        for (int j = from; j < to; j += L) {
+          all = all.add(FloatVector.fromByteBuffer(F, rows[i], 4 * j, ORDER).abs());
+          kept = kept.add(kept(p, i, rows[i], j, bits, bitFrom).abs());
+        }
+        before[i] += all.reduceLanes(VectorOperators.ADD);
+        after[i] += kept.reduceLanes(VectorOperators.ADD);
+      }
+      for (int j = end; j < cols; j++) {
+        float d = rows[i].getFloat(4 * j);
+        before[i] += Math.abs(d);
+        after[i] += Math.abs(FusedKernel.Scalar.kept(p, i, d, bits, bitFrom + j));
+      }
+    }
+  }
+}
