@@ -140,6 +140,15 @@ interface FusedKernel {
     return true;
   }
 
+  /**
+   * A magnitude threshold as the integer its bits compare as: magnitudes (sign bit clear) order
+   * like their bits, so {@code |d| >= t} iff {@code bits(d) & 0x7fffffff >= magnitudeBits(t)}; a
+   * threshold at or below zero (-inf: keep everything) is 0. A NaN entry compares above +inf.
+   */
+  static int magnitudeBits(float threshold) {
+    return threshold <= 0 ? 0 : Float.floatToRawIntBits(threshold);
+  }
+
   /** Whether bit {@code j} of row {@code i} is set. */
   static boolean bit(long[] row, long j) {
     return (row[(int) (j >>> 6)] >>> (j & 63) & 1) != 0;
@@ -213,8 +222,8 @@ interface FusedKernel {
       if (bits != null) {
         keep = bit(bits[i], j);
       } else {
-        float a = Math.abs(d);
-        keep = a >= p.lo()[i] && (!p.band() || a < p.hi()[i]);
+        int a = Float.floatToRawIntBits(d) & 0x7fffffff;
+        keep = a >= magnitudeBits(p.lo()[i]) && (!p.band() || a < magnitudeBits(p.hi()[i]));
       }
       return keep ? d : 0f;
     }

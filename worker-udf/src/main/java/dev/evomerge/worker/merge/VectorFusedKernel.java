@@ -41,15 +41,18 @@ final class VectorFusedKernel implements FusedKernel {
       long[][] bits,
       long bitFrom) {
     int end = cols - cols % L;
-    if (p.consensus()) {
-      consensus(p, rows, base, out, end, bits, bitFrom);
+    // one loop per mask kind: each is compiled on its own profile
+    if (p.consensus() && bits == null) {
+      consensusBand(p, rows, base, out, end, bits, bitFrom);
+    } else if (p.consensus()) {
+      consensusBits(p, rows, base, out, end, bits, bitFrom);
     } else {
       weighted(p, rows, base, out, end, bits, bitFrom);
     }
     FusedKernel.Scalar.range(p, rows, base, out, end, cols, bits, bitFrom);
   }
 
-  private static void consensus(
+  private static void consensusBand(
       FusedKernel.Plan p,
       ByteBuffer[] rows,
       ByteBuffer base,
@@ -68,15 +71,66 @@ final class VectorFusedKernel implements FusedKernel {
       FloatVector wPos = zero;
       FloatVector wNeg = zero;
       for (int i = 0; i < n; i++) {
-        FloatVector e = kept(p, i, rows[i], j, bits, bitFrom).mul(p.ew()[i]);
-        VectorMask<Float> gt = e.compare(VectorOperators.GT, 0f);
-        VectorMask<Float> lt = e.compare(VectorOperators.LT, 0f);
-        pos = pos.add(zero.blend(e, gt));
-        neg = neg.add(zero.blend(e, lt));
+        FloatVector e = band(p, i, rows[i], j).mul(p.ew()[i]);
+        // the sign bit splits e into its positive and negative parts (zeros add a zero)
+        IntVector bitsE = e.reinterpretAsInts();
+        IntVector sign = bitsE.lanewise(VectorOperators.ASHR, 31);
+        pos = pos.add(bitsE.lanewise(VectorOperators.AND_NOT, sign).reinterpretAsFloats());
+        neg = neg.add(bitsE.and(sign).reinterpretAsFloats());
         if (normalize) {
-          FloatVector w = FloatVector.broadcast(F, p.w()[i]);
-          wPos = wPos.add(zero.blend(w, gt));
-          wNeg = wNeg.add(zero.blend(w, lt));
+          // all ones where e is not a zero of either sign
+          IntVector nonZero = bitsE.and(0x7fffffff).neg().lanewise(VectorOperators.ASHR, 31);
+          IntVector w = IntVector.broadcast(I, Float.floatToRawIntBits(p.w()[i])).and(nonZero);
+          wPos = wPos.add(w.lanewise(VectorOperators.AND_NOT, sign).reinterpretAsFloats());
+          wNeg = wNeg.add(w.and(sign).reinterpretAsFloats());
+        }
+      }
+      VectorMask<Float> minus = pos.add(neg).compare(VectorOperators.LT, 0f);
+      FloatVector merged = pos.blend(neg, minus);
+      if (normalize) {
+        FloatVector divisor = wPos.blend(wNeg, minus);
+        merged = merged.div(divisor.blend(one, divisor.compare(VectorOperators.EQ, 0f)));
+      }
+      if (lambda != 1) {
+        merged = merged.mul(lambda);
+      }
+      merged
+          .add(FloatVector.fromByteBuffer(F, base, 4 * j, ORDER))
+          .intoByteBuffer(out, 4 * j, ORDER);
+    }
+  }
+
+  private static void consensusBits(
+      FusedKernel.Plan p,
+      ByteBuffer[] rows,
+      ByteBuffer base,
+      ByteBuffer out,
+      int end,
+      long[][] bits,
+      long bitFrom) {
+    int n = p.count();
+    FloatVector zero = FloatVector.zero(F);
+    FloatVector one = FloatVector.broadcast(F, 1f);
+    boolean normalize = p.normalize();
+    float lambda = p.lambda();
+    for (int j = 0; j < end; j += L) {
+      FloatVector pos = zero;
+      FloatVector neg = zero;
+      FloatVector wPos = zero;
+      FloatVector wNeg = zero;
+      for (int i = 0; i < n; i++) {
+        FloatVector e = bits(rows[i], j, bits[i], bitFrom).mul(p.ew()[i]);
+        // the sign bit splits e into its positive and negative parts (zeros add a zero)
+        IntVector bitsE = e.reinterpretAsInts();
+        IntVector sign = bitsE.lanewise(VectorOperators.ASHR, 31);
+        pos = pos.add(bitsE.lanewise(VectorOperators.AND_NOT, sign).reinterpretAsFloats());
+        neg = neg.add(bitsE.and(sign).reinterpretAsFloats());
+        if (normalize) {
+          // all ones where e is not a zero of either sign
+          IntVector nonZero = bitsE.and(0x7fffffff).neg().lanewise(VectorOperators.ASHR, 31);
+          IntVector w = IntVector.broadcast(I, Float.floatToRawIntBits(p.w()[i])).and(nonZero);
+          wPos = wPos.add(w.lanewise(VectorOperators.AND_NOT, sign).reinterpretAsFloats());
+          wNeg = wNeg.add(w.and(sign).reinterpretAsFloats());
         }
       }
       VectorMask<Float> minus = pos.add(neg).compare(VectorOperators.LT, 0f);
@@ -115,20 +169,35 @@ final class VectorFusedKernel implements FusedKernel {
   /** Lanes {@code [j, j + L)} of row i where kept, +0 elsewhere. */
   private static FloatVector kept(
       FusedKernel.Plan p, int i, ByteBuffer row, int j, long[][] bits, long bitFrom) {
+    return bits != null ? bits(row, j, bits[i], bitFrom) : band(p, i, row, j);
+  }
+
+  /** Lanes where the random bit is set: the bits widened to all-ones lanes, and'ed with d. */
+  private static FloatVector bits(ByteBuffer row, int j, long[] bits, long bitFrom) {
     FloatVector d = FloatVector.fromByteBuffer(F, row, 4 * j, ORDER);
-    if (bits != null) {
-      long at = bitFrom + j;
-      int word = (int) (bits[i][(int) (at >>> 6)] >>> (at & 63));
-      IntVector keep =
-          IntVector.broadcast(I, word).lanewise(VectorOperators.LSHR, LANES).and(1).neg();
-      return d.reinterpretAsInts().and(keep).reinterpretAsFloats();
-    }
-    FloatVector a = d.abs();
-    VectorMask<Float> keep = a.compare(VectorOperators.GE, p.lo()[i]);
+    long at = bitFrom + j;
+    int word = (int) (bits[(int) (at >>> 6)] >>> (at & 63));
+    IntVector keep =
+        IntVector.broadcast(I, word).lanewise(VectorOperators.LSHR, LANES).and(1).neg();
+    return d.reinterpretAsInts().and(keep).reinterpretAsFloats();
+  }
+
+  /**
+   * Lanes whose magnitude lies in the row's band, compared as integers ({@link
+   * FusedKernel#magnitudeBits}): the sign of {@code |d| - lo} is the drop mask, of {@code |d| - hi}
+   * the keep mask.
+   */
+  private static FloatVector band(FusedKernel.Plan p, int i, ByteBuffer row, int j) {
+    IntVector d = FloatVector.fromByteBuffer(F, row, 4 * j, ORDER).reinterpretAsInts();
+    IntVector a = d.and(0x7fffffff);
+    IntVector drop = a.sub(FusedKernel.magnitudeBits(p.lo()[i])).lanewise(VectorOperators.ASHR, 31);
+    IntVector kept = d.lanewise(VectorOperators.AND_NOT, drop);
     if (p.band()) {
-      keep = keep.and(a.compare(VectorOperators.LT, p.hi()[i]));
+      IntVector below =
+          a.sub(FusedKernel.magnitudeBits(p.hi()[i])).lanewise(VectorOperators.ASHR, 31);
+      kept = kept.and(below);
     }
-    return FloatVector.zero(F).blend(d, keep);
+    return kept.reinterpretAsFloats();
   }
 
   @Override
