@@ -161,7 +161,7 @@ public final class MergeRunner {
           MergeEngine.prepare(
               method, job.output(), job.modelNames(), inputs, base, forJob(stats, job));
       inputs.forEach(NDArray::close);
-      return MergeEngine.combine(method, prepared, job.params(), m).toFloatArray();
+      return MergeEngine.combine(method, prepared.combinedOnce(), job.params(), m).toFloatArray();
     }
   }
 

@@ -463,7 +463,7 @@ final class TaskArithmeticFamily implements MergeMethod {
           top += bottom; // the top count gives way so the density target holds
         }
       }
-      MagnitudeIndex index = t.magnitudeIndex(i);
+      MagnitudeIndex.Magnitudes index = t.magnitudes(i);
       lo[i] =
           keep + top >= numel
               ? Float.NEGATIVE_INFINITY
