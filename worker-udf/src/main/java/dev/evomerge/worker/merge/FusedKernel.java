@@ -65,6 +65,13 @@ interface FusedKernel {
       double[] after);
 
   /**
+   * Draws the keep bits of {@code cols} numbers of one row's stream into {@code bits} from word
+   * {@code firstWord}: bit j is {@code u24_j < threshold} for the j-th 24-bit number (two per
+   * 64-bit draw, high bits first), as {@link Ops.RowStreams#nextMask} compares them.
+   */
+  void keepBits(Ops.SplitMix rnd, int threshold, int cols, long[] bits, int firstWord);
+
+  /**
    * The Vector API kernel where {@code jdk.incubator.vector} is in the boot layer and it agrees
    * with the scalar kernel on a self-check; null otherwise (module absent, {@value #PROPERTY}
    * false), and the callers keep the DJL path.
@@ -88,7 +95,8 @@ interface FusedKernel {
 
   /**
    * Both kernels give the same bits on a seeded block with magnitude ties, zeros, a ragged tail,
-   * random bits and every mode (band, consensus, normalize, lambda).
+   * random bits and every mode (band, consensus, normalize, lambda), and draw the same keep bits
+   * leaving their streams at the same state.
    */
   static boolean agrees(FusedKernel candidate, FusedKernel reference) {
     int n = 3;
@@ -115,6 +123,17 @@ interface FusedKernel {
     float[] hi = {0.875f, Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY};
     float[] ew = {0.5f, -0.75f, 1.25f};
     float[] w = {0.5f, -0.5f, 1f};
+    for (int threshold : new int[] {-1, 0, 1 << 23, 12345678, 1 << 24}) {
+      long[] a = new long[5];
+      long[] b = new long[5];
+      Ops.SplitMix ra = new Ops.SplitMix(threshold);
+      Ops.SplitMix rb = new Ops.SplitMix(threshold);
+      reference.keepBits(ra, threshold, 64 * 4 + 37, a, 0);
+      candidate.keepBits(rb, threshold, 64 * 4 + 37, b, 0);
+      if (!java.util.Arrays.equals(a, b) || ra.nextLong() != rb.nextLong()) {
+        return false;
+      }
+    }
     for (int mode = 0; mode < 16; mode++) {
       Plan p =
           new Plan(lo, hi, (mode & 1) != 0, ew, w, ew, (mode & 2) != 0, (mode & 4) != 0, 0.75f);
@@ -226,6 +245,36 @@ interface FusedKernel {
         keep = a >= magnitudeBits(p.lo()[i]) && (!p.band() || a < magnitudeBits(p.hi()[i]));
       }
       return keep ? d : 0f;
+    }
+
+    @Override
+    public void keepBits(Ops.SplitMix rnd, int threshold, int cols, long[] bits, int firstWord) {
+      int word = firstWord;
+      int j = 0;
+      // 64 numbers, 32 draws, per word
+      for (; j + 64 <= cols; j += 64) {
+        bits[word++] = word(rnd, threshold, 64);
+      }
+      if (j < cols) {
+        bits[word] = word(rnd, threshold, cols - j);
+      }
+    }
+
+    /** The bits of the next {@code count} numbers (at most 64). */
+    static long word(Ops.SplitMix rnd, int threshold, int count) {
+      long acc = 0;
+      int k = 0;
+      for (; k + 1 < count; k += 2) {
+        long x = rnd.nextLong();
+        long b0 = (((int) (x >>> 40)) - threshold) >>> 31;
+        long b1 = (((int) ((x >>> 16) & 0xFFFFFF)) - threshold) >>> 31;
+        acc |= (b0 | b1 << 1) << k;
+      }
+      if (k < count) {
+        long b0 = (((int) (rnd.nextLong() >>> 40)) - threshold) >>> 31;
+        acc |= b0 << k;
+      }
+      return acc;
     }
 
     @Override

@@ -255,7 +255,7 @@ final class TaskArithmeticFamily implements MergeMethod {
         int cols = (int) Math.min(block, numel - a);
         long from = whole ? a : 0;
         if (random) {
-          streams.nextBits(cols, keep, bits, from);
+          streams.nextBits(cols, keep, bits, from, k);
         }
         try (NDScope scope = new NDScope()) {
           scope.suppressNotUsedWarning();
@@ -286,7 +286,7 @@ final class TaskArithmeticFamily implements MergeMethod {
       int cols = (int) Math.min(block, numel - a);
       long from = whole ? a : 0;
       if (streams != null) {
-        streams.nextBits(cols, keep, bits, from);
+        streams.nextBits(cols, keep, bits, from, k);
       }
       try (NDScope scope = new NDScope()) {
         scope.suppressNotUsedWarning();

@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -22,11 +23,21 @@ final class VectorFusedKernel implements FusedKernel {
   private static final ByteOrder ORDER = ByteOrder.nativeOrder();
   private static final IntVector LANES = IntVector.zero(I).addIndex(1);
 
+  private static final VectorSpecies<Long> LS = LongVector.SPECIES_PREFERRED;
+  private static final int LL = LS.length();
+
+  /** Lane k: {@code (k + 1) * gamma}, the offsets of the next LL seeds. */
+  private static final LongVector GAMMAS =
+      LongVector.zero(LS).addIndex(1).add(1).mul(Ops.SplitMix.GAMMA);
+
+  /** Lane k: {@code 2 k}, where a draw's two bits go within a group of LL draws. */
+  private static final LongVector PAIR_SHIFTS = LongVector.zero(LS).addIndex(2);
+
   /** Elements per float partial sum of the L1 pass before it is added to a double. */
   private static final int L1_BLOCK = 4096;
 
   VectorFusedKernel() {
-    if (64 % L != 0) {
+    if (64 % L != 0 || 32 % LL != 0) {
       throw new IllegalStateException("Lane count does not divide 64: " + L);
     }
   }
@@ -198,6 +209,46 @@ final class VectorFusedKernel implements FusedKernel {
       kept = kept.and(below);
     }
     return kept.reinterpretAsFloats();
+  }
+
+  /**
+   * Whole words of 32 draws as {@code 32 / LL} vectors of LL consecutive seeds ({@code seed + (k +
+   * 1) gamma}), mixed lane-wise as {@link Ops.SplitMix#mix64}; the stream's seed is then advanced
+   * past them, and the ragged end is drawn by the scalar kernel.
+   */
+  @Override
+  public void keepBits(Ops.SplitMix rnd, int threshold, int cols, long[] bits, int firstWord) {
+    int words = cols / 64;
+    LongVector seeds = GAMMAS.add(rnd.seed);
+    LongVector step = LongVector.broadcast(LS, Ops.SplitMix.GAMMA * LL);
+    for (int w = 0; w < words; w++) {
+      LongVector acc = LongVector.zero(LS);
+      for (int g = 0; g < 32 / LL; g++) {
+        LongVector x = mix64(seeds);
+        seeds = seeds.add(step);
+        LongVector b0 = x.lanewise(VectorOperators.LSHR, 40).sub(threshold);
+        LongVector b1 = x.lanewise(VectorOperators.LSHR, 16).and(0xFFFFFFL).sub(threshold);
+        LongVector pair =
+            b0.lanewise(VectorOperators.LSHR, 63)
+                .or(b1.lanewise(VectorOperators.LSHR, 63).lanewise(VectorOperators.LSHL, 1));
+        acc = acc.or(pair.lanewise(VectorOperators.LSHL, PAIR_SHIFTS.add(2L * LL * g)));
+      }
+      bits[firstWord + w] = acc.reduceLanes(VectorOperators.OR);
+    }
+    rnd.seed += Ops.SplitMix.GAMMA * 32 * words;
+    if (words * 64 < cols) {
+      bits[firstWord + words] = FusedKernel.Scalar.word(rnd, threshold, cols - words * 64);
+    }
+  }
+
+  private static LongVector mix64(LongVector z) {
+    z =
+        z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 30))
+            .mul(0xbf58476d1ce4e5b9L);
+    z =
+        z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 27))
+            .mul(0x94d049bb133111ebL);
+    return z.lanewise(VectorOperators.XOR, z.lanewise(VectorOperators.LSHR, 31));
   }
 
   @Override

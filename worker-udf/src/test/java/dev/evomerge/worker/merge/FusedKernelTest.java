@@ -38,6 +38,36 @@ class FusedKernelTest {
     assertTrue(FusedKernel.agrees(TaskArithmeticFamily.kernel, new FusedKernel.Scalar()));
   }
 
+  @Test
+  void splitMixDrawsSplittableRandomsNumbers() {
+    for (long seed : new long[] {0, 9, -5, 0x9E3779B97F4A7C15L * 3}) {
+      java.util.SplittableRandom want = new java.util.SplittableRandom(seed);
+      Ops.SplitMix got = new Ops.SplitMix(seed);
+      for (int i = 0; i < 1000; i++) {
+        assertEquals(want.nextLong(), got.nextLong(), "seed " + seed + " draw " + i);
+      }
+    }
+  }
+
+  /** The vector kernel's keep bits, whole words drawn ahead in lanes, are the scalar ones. */
+  @Test
+  void vectorKeepBitsAreTheScalarOnes() {
+    FusedKernel scalar = new FusedKernel.Scalar();
+    for (int cols : new int[] {1, 63, 64, 65, 1000, 4096 + 7}) {
+      for (float keep : new float[] {0f, 0.3f, 0.5f, 1f}) {
+        int threshold = Ops.maskThreshold(keep);
+        long[] want = new long[(cols + 63) / 64 + 1];
+        long[] got = new long[want.length];
+        Ops.SplitMix a = new Ops.SplitMix(cols);
+        Ops.SplitMix b = new Ops.SplitMix(cols);
+        scalar.keepBits(a, threshold, cols, want, 1);
+        saved.keepBits(b, threshold, cols, got, 1);
+        assertArrayEquals(want, got, "cols " + cols + " keep " + keep);
+        assertEquals(a.nextLong(), b.nextLong(), "stream state after cols " + cols);
+      }
+    }
+  }
+
   /**
    * Values on a grid of eighths in [-1, 1] (so most magnitudes tie and many entries are zero) and
    * weights that are multiples of 1/4: every sum is exact, so with weights of both signs (the DJL
