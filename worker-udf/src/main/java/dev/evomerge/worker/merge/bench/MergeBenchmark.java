@@ -25,10 +25,14 @@ import java.util.Map;
  * {@code mvn -q -pl worker-udf dependency:build-classpath -Dmdep.outputFile=target/cp.txt}):
  *
  * <pre>
- * java -Dai.djl.offline=true -cp worker-udf/target/classes:$(cat worker-udf/target/cp.txt) \
+ * java --add-modules jdk.incubator.vector -Dai.djl.offline=true \
+ *   -cp worker-udf/target/classes:$(cat worker-udf/target/cp.txt) \
  *   dev.evomerge.worker.merge.bench.MergeBenchmark [--models 4] [--rows 4096] [--cols 4096]
  *   [--tensors 2] [--reps 5] [--device cpu|gpu] [--density 0.5]
  * </pre>
+ *
+ * Without {@code --add-modules jdk.incubator.vector} (or with {@code -Devomerge.merge.fused=false})
+ * the sparsified methods take the DJL path instead of the fused CPU kernel.
  *
  * GB/s counts the input bytes ({@code models x tensors x rows x cols x 4}) per second of wall time;
  * the copies read and write those same bytes once: {@code duplicate()} allocates its result like
