@@ -236,9 +236,11 @@ final class TaskArithmeticFamily implements MergeMethod {
     float[] keep = random ? toFloat(p.nums("density")) : null;
     FusedKernel k = kernel;
     int block = (int) Math.min(fusedBlock, numel);
+    boolean rescale = p.has("rescale") && p.flag("rescale");
     long words = (numel + 63) / 64;
     long[][] bits = null;
-    boolean whole = random && 8L * n * words <= storedMaskBytes;
+    // the whole tensor's bits, kept from the L1 pass for the combine pass
+    boolean whole = random && rescale && 8L * n * words <= storedMaskBytes;
     if (random) {
       bits = new long[n][(int) (whole ? words : (block + 63) / 64)];
     }
@@ -246,7 +248,6 @@ final class TaskArithmeticFamily implements MergeMethod {
     float[] ones = new float[n];
     java.util.Arrays.fill(ones, 1f);
     FusedKernel.Plan drop = new FusedKernel.Plan(lo, hi, band, ones, ones, ones, false, false, 1f);
-    boolean rescale = p.has("rescale") && p.flag("rescale");
     if (rescale) {
       Ops.RowStreams streams = random ? new Ops.RowStreams(p.seed(), n) : null;
       double[] before = new double[n];
@@ -280,7 +281,7 @@ final class TaskArithmeticFamily implements MergeMethod {
             normalize,
             (float) lambda);
     // Bits kept from the first pass are read again; otherwise drawn (again) block by block.
-    Ops.RowStreams streams = random && !(rescale && whole) ? new Ops.RowStreams(p.seed(), n) : null;
+    Ops.RowStreams streams = random && !whole ? new Ops.RowStreams(p.seed(), n) : null;
     NDArray out = t.manager().create(new Shape(numel), DataType.FLOAT32);
     for (long a = 0; a < numel; a += block) {
       int cols = (int) Math.min(block, numel - a);
