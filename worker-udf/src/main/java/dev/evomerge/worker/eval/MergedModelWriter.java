@@ -1,13 +1,13 @@
 package dev.evomerge.worker.eval;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.evomerge.worker.io.ComputedTensors;
 import dev.evomerge.worker.io.DType;
-import dev.evomerge.worker.io.FloatTensor;
 import dev.evomerge.worker.io.HfModelFolder;
 import dev.evomerge.worker.io.HfModelWriter;
+import dev.evomerge.worker.io.TensorInfo;
 import dev.evomerge.worker.io.TensorSource;
 import dev.evomerge.worker.io.WriteOptions;
 import dev.evomerge.worker.merge.MergeEngine;
@@ -43,32 +43,55 @@ public final class MergedModelWriter {
       folders.add(HfModelFolder.open(uri, conf));
     }
     HfModelFolder base = spec.baseUri() == null ? null : HfModelFolder.open(spec.baseUri(), conf);
-    Map<String, TensorSource> merged = new LinkedHashMap<>();
-    try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-      for (String name : folders.get(0).tensors().keySet()) {
-        try (NDManager tensor = manager.newSubManager()) {
-          PreparedTensor prepared =
-              TensorInputs.prepare(params.method(), name, spec.sourceUris(), folders, base, tensor);
-          NDArray out =
-              MergeEngine.combine(params.method(), prepared, params.resolve(name), tensor);
-          merged.put(
-              name,
-              TensorSource.of(new FloatTensor(out.getShape().getShape(), out.toFloatArray())));
-        }
-      }
-    }
     ObjectNode config = folders.get(0).config();
     if (extraConfig != null) {
       config.setAll(extraConfig);
     }
     Path tokenizerFolder = new Path(spec.tokenizerUri()).getParent();
-    HfModelWriter.write(
-        target,
-        conf,
-        config,
-        merged,
-        options,
-        HfModelFolder.open(tokenizerFolder.toString(), conf).tokenizerFiles());
+    List<Path> tokenizerFiles =
+        HfModelFolder.open(tokenizerFolder.toString(), conf).tokenizerFiles();
+    try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+      // Each tensor is merged when the writer reaches it and let go before the next: one merged
+      // tensor on the heap and one tensor's inputs in the manager at a time.
+      write(
+          target,
+          conf,
+          config,
+          options,
+          tokenizerFiles,
+          new ComputedTensors(),
+          name -> {
+            try (NDManager tensor = manager.newSubManager()) {
+              PreparedTensor prepared =
+                  TensorInputs.prepare(
+                      params.method(), name, spec.sourceUris(), folders, base, tensor);
+              return MergeEngine.combine(params.method(), prepared, params.resolve(name), tensor)
+                  .toFloatArray();
+            }
+          },
+          folders.get(0));
+    }
+  }
+
+  /**
+   * Streams every tensor of {@code reference}'s layout, computed by {@code merge}, to {@code
+   * target}.
+   */
+  static void write(
+      Path target,
+      Configuration conf,
+      ObjectNode config,
+      WriteOptions options,
+      List<Path> tokenizerFiles,
+      ComputedTensors computed,
+      java.util.function.Function<String, float[]> merge,
+      HfModelFolder reference) {
+    Map<String, TensorSource> tensors = new LinkedHashMap<>();
+    for (TensorInfo info : reference.tensors().values()) {
+      String name = info.name();
+      tensors.put(name, computed.tensor(name, info.shape(), () -> merge.apply(name)));
+    }
+    HfModelWriter.write(target, conf, config, tensors, options, tokenizerFiles);
   }
 
   /**

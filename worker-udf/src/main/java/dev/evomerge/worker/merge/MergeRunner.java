@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.common.base.Preconditions;
+import dev.evomerge.worker.io.ComputedTensors;
 import dev.evomerge.worker.io.DType;
 import dev.evomerge.worker.io.FloatTensor;
 import dev.evomerge.worker.io.HfModelFolder;
@@ -115,7 +116,7 @@ public final class MergeRunner {
       // The writer pulls each tensor as it streams it out: one merged tensor on the heap and one
       // tensor's inputs on the device at a time, and an existing --out fails before any merging.
       Map<String, TensorSource> tensors = new LinkedHashMap<>();
-      Streamed streamed = new Streamed();
+      ComputedTensors streamed = new ComputedTensors();
       int[] done = {0};
       for (MergePlan.TensorJob job : plan.jobs()) {
         MergePlan.TensorRef first = job.inputs().get(0);
@@ -123,6 +124,7 @@ public final class MergeRunner {
         tensors.put(
             job.output(),
             streamed.tensor(
+                job.output(),
                 shape,
                 () -> {
                   float[] values = merge(root, method, job, folders, stats);
@@ -161,41 +163,7 @@ public final class MergeRunner {
           MergeEngine.prepare(
               method, job.output(), job.modelNames(), inputs, base, forJob(stats, job));
       inputs.forEach(NDArray::close);
-      return MergeEngine.combine(method, prepared, job.params(), m).toFloatArray();
-    }
-  }
-
-  /**
-   * Output tensors computed when the writer first reads them; only the last one computed is kept,
-   * since the writer streams tensors one after the other.
-   */
-  private static final class Streamed {
-    private Object current;
-    private float[] values;
-
-    TensorSource tensor(long[] shape, java.util.function.Supplier<float[]> compute) {
-      Object key = new Object();
-      return new TensorSource() {
-        @Override
-        public long[] shape() {
-          return shape;
-        }
-
-        @Override
-        public void read(long first, float[] dst, int offset, int count) {
-          System.arraycopy(valuesOf(key, compute), Math.toIntExact(first), dst, offset, count);
-        }
-      };
-    }
-
-    private synchronized float[] valuesOf(
-        Object key, java.util.function.Supplier<float[]> compute) {
-      if (current != key) {
-        values = null; // let the previous tensor go before computing the next
-        values = compute.get();
-        current = key;
-      }
-      return values;
+      return MergeEngine.combine(method, prepared.combinedOnce(), job.params(), m).toFloatArray();
     }
   }
 

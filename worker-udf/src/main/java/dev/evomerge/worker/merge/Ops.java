@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.google.common.base.Preconditions;
-import java.util.SplittableRandom;
 
 /** Tensor building blocks shared by the methods. All results stay on the inputs' device. */
 final class Ops {
@@ -64,8 +63,9 @@ final class Ops {
 
   /**
    * Uniform [0, 1) numbers for a {@code [rows, cols]} array, drawn in Java from seeded {@link
-   * SplittableRandom}s (one stream per row) and copied to the device: the same seed gives the same
-   * bits on any device and in any thread, which device generators with global state do not.
+   * SplittableRandom}s (one stream per row, as {@link SplitMix}) and copied to the device: the same
+   * seed gives the same bits on any device and in any thread, which device generators with global
+   * state do not.
    */
   static NDArray uniform(NDManager manager, long seed, int rows, long cols) {
     return new RowStreams(seed, rows).next(manager, cols);
@@ -76,13 +76,13 @@ final class Ops {
    * numbers as drawing it at once.
    */
   static final class RowStreams {
-    private final SplittableRandom[] rows;
+    private final SplitMix[] rows;
     private float[] buffer;
 
     RowStreams(long seed, int count) {
-      rows = new SplittableRandom[count];
+      rows = new SplitMix[count];
       for (int r = 0; r < count; r++) {
-        rows[r] = new SplittableRandom(seed + 0x9E3779B97F4A7C15L * (r + 1));
+        rows[r] = new SplitMix(seed + 0x9E3779B97F4A7C15L * (r + 1));
       }
     }
 
@@ -99,6 +99,19 @@ final class Ops {
       return manager.create(draw(cols, keep), new Shape(rows.length, cols));
     }
 
+    /**
+     * The keep bits {@code u < keep[row]} of the next {@code cols} numbers of every row, the same
+     * bits as {@link #nextMask}'s 0/1 floats: bit {@code from + j} of {@code bits[row]} (bit {@code
+     * k % 64} of word {@code k / 64}) for number j; {@code from} is a multiple of 64 and the words
+     * written are cleared first.
+     */
+    void nextBits(int cols, float[] keep, long[][] bits, long from, FusedKernel kernel) {
+      Preconditions.checkArgument(from % 64 == 0, "Bit offset %s is not a multiple of 64", from);
+      for (int r = 0; r < rows.length; r++) {
+        kernel.keepBits(rows[r], maskThreshold(keep[r]), cols, bits[r], (int) (from >>> 6));
+      }
+    }
+
     /** Draws into a buffer reused across chunks of the same size (no garbage per chunk). */
     private float[] draw(long cols, float[] keep) {
       Preconditions.checkArgument(
@@ -112,7 +125,7 @@ final class Ops {
       }
       float[] out = buffer;
       for (int r = 0; r < rows.length; r++) {
-        SplittableRandom rnd = rows[r];
+        SplitMix rnd = rows[r];
         int off = r * c;
         if (keep == null) {
           fill(rnd, out, off, c);
@@ -124,7 +137,7 @@ final class Ops {
     }
 
     // Two 24-bit floats per 64-bit draw.
-    private static void fill(SplittableRandom rnd, float[] out, int off, int c) {
+    private static void fill(SplitMix rnd, float[] out, int off, int c) {
       int j = 0;
       for (; j + 1 < c; j += 2) {
         long bits = rnd.nextLong();
@@ -141,8 +154,8 @@ final class Ops {
      * = u24 / 2^24} exact, {@code u < keep} iff {@code u24 < ceil(keep * 2^24)}, and the sign bit
      * of their difference is the mask.
      */
-    private static void fillMask(SplittableRandom rnd, float[] out, int off, int c, float keep) {
-      int threshold = (int) Math.max(-1, Math.min(1 << 24, Math.ceil(keep * 0x1.0p24)));
+    private static void fillMask(SplitMix rnd, float[] out, int off, int c, float keep) {
+      int threshold = maskThreshold(keep);
       int j = 0;
       for (; j + 1 < c; j += 2) {
         long bits = rnd.nextLong();
@@ -152,6 +165,35 @@ final class Ops {
       if (j < c) {
         out[off + j] = ((int) (rnd.nextLong() >>> 40) - threshold) >>> 31;
       }
+    }
+  }
+
+  /** {@code u < keep} iff {@code u24 < maskThreshold(keep)}, for {@code u = u24 / 2^24}. */
+  static int maskThreshold(float keep) {
+    return (int) Math.max(-1, Math.min(1 << 24, Math.ceil(keep * 0x1.0p24)));
+  }
+
+  /**
+   * {@link java.util.SplittableRandom}'s generator, the same numbers for the same seed (its
+   * documented algorithm: the seed advances by the golden gamma, each number is {@code mix64} of
+   * it), with the state readable so that a vector kernel can draw ahead and hand it back.
+   */
+  static final class SplitMix {
+    static final long GAMMA = 0x9e3779b97f4a7c15L;
+    long seed;
+
+    SplitMix(long seed) {
+      this.seed = seed;
+    }
+
+    long nextLong() {
+      return mix64(seed += GAMMA);
+    }
+
+    static long mix64(long z) {
+      z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+      z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+      return z ^ (z >>> 31);
     }
   }
 

@@ -20,6 +20,7 @@ public final class PreparedTensor {
   private final NDArray base;
   private final NDArray deltas;
   private final MagnitudeIndex[] magnitudes;
+  private boolean once;
   private final Map<MergeStatistics.Kind, NDArray> statistics =
       new EnumMap<>(MergeStatistics.Kind.class);
 
@@ -83,14 +84,33 @@ public final class PreparedTensor {
     return base != null;
   }
 
-  /** Sorted magnitudes of task vector i, built once (thread-safe) and reused. */
-  synchronized MagnitudeIndex magnitudeIndex(int i) {
+  /**
+   * The magnitudes of task vector i for top-k thresholds: a sorted index built once (thread-safe)
+   * and reused by every candidate, or, for a tensor {@linkplain #combinedOnce() combined once}, an
+   * exact selection without the sort.
+   */
+  synchronized MagnitudeIndex.Magnitudes magnitudes(int i) {
+    if (once) {
+      try (NDArray row = deltas.get(i)) {
+        return MagnitudeIndex.selection(row);
+      }
+    }
     if (magnitudes[i] == null) {
       try (NDArray row = deltas.get(i)) {
         magnitudes[i] = MagnitudeIndex.build(row);
       }
     }
-    return magnitudes[i];
+    return magnitudes[i].asMagnitudes();
+  }
+
+  /**
+   * Marks this tensor as combined once (a one-shot merge): top-k thresholds are then found by
+   * selection, exactly and in linear time, instead of from a sorted index that only pays off over
+   * many candidates. Returns this tensor.
+   */
+  public PreparedTensor combinedOnce() {
+    once = true;
+    return this;
   }
 
   /**

@@ -182,7 +182,143 @@ final class TaskArithmeticFamily implements MergeMethod {
       // One matrix-vector product reads every task vector once.
       return t.base().add(Ops.weightedSum(t.deltas(), sumWeights(w, lambda, normalize, null)));
     }
+    if (fusable(t)) {
+      return fused(t, p, w, lambda, normalize);
+    }
     return chunked(t, p, w, lambda, normalize);
+  }
+
+  /**
+   * The host kernel of the fused CPU path, or null (module absent, {@value FusedKernel#PROPERTY}
+   * false): then every device takes the DJL path. Tests set it to null to compare with that path.
+   */
+  static volatile FusedKernel kernel = FusedKernel.best();
+
+  /** Columns per block of the fused path: a multiple of 64 (whole words of random bits). */
+  static volatile int fusedBlock = 1 << 20;
+
+  /** Magnitude, random and band drops of F32 task vectors resident on the CPU. */
+  private boolean fusable(PreparedTensor t) {
+    return kernel != null
+        && (sparsify == Sparsify.MAGNITUDE
+            || sparsify == Sparsify.RANDOM
+            || sparsify == Sparsify.BREADCRUMBS)
+        && t.deltas().getDevice().getDeviceType().equals(ai.djl.Device.Type.CPU)
+        && t.deltas().getDataType() == DataType.FLOAT32
+        && t.base().getDataType() == DataType.FLOAT32;
+  }
+
+  /**
+   * Drop and combine in one pass over each block of columns with {@link #kernel}, reading the task
+   * vectors in place (direct buffers of the CPU tensors) and writing the result into the output's
+   * memory: thresholds come from the cached {@link MagnitudeIndex}, random drops are keep bits from
+   * the same streams as {@link Ops.RowStreams#nextMask} (the same bits for the same seed), and with
+   * rescaling a first pass sums the L1 norms (bits kept up to {@link #storedMaskBytes}, drawn again
+   * above that).
+   */
+  private NDArray fused(
+      PreparedTensor t, ResolvedParams p, double[] w, double lambda, boolean normalize) {
+    int n = t.count();
+    long numel = t.numel();
+    float[] lo = new float[n];
+    float[] hi = new float[n];
+    java.util.Arrays.fill(hi, Float.POSITIVE_INFINITY);
+    if (sparsify != Sparsify.RANDOM) {
+      thresholds(t, p, lo, hi);
+    } else {
+      java.util.Arrays.fill(lo, Float.NEGATIVE_INFINITY);
+    }
+    boolean band = false;
+    for (float h : hi) {
+      band |= h != Float.POSITIVE_INFINITY;
+    }
+    boolean random = sparsify == Sparsify.RANDOM;
+    float[] keep = random ? toFloat(p.nums("density")) : null;
+    FusedKernel k = kernel;
+    int block = (int) Math.min(fusedBlock, numel);
+    boolean rescale = p.has("rescale") && p.flag("rescale");
+    long words = (numel + 63) / 64;
+    long[][] bits = null;
+    // the whole tensor's bits, kept from the L1 pass for the combine pass
+    boolean whole = random && rescale && 8L * n * words <= storedMaskBytes;
+    if (random) {
+      bits = new long[n][(int) (whole ? words : (block + 63) / 64)];
+    }
+    double[] factor = null;
+    float[] ones = new float[n];
+    java.util.Arrays.fill(ones, 1f);
+    FusedKernel.Plan drop = new FusedKernel.Plan(lo, hi, band, ones, ones, ones, false, false, 1f);
+    if (rescale) {
+      Ops.RowStreams streams = random ? new Ops.RowStreams(p.seed(), n) : null;
+      double[] before = new double[n];
+      double[] after = new double[n];
+      for (long a = 0; a < numel; a += block) {
+        int cols = (int) Math.min(block, numel - a);
+        long from = whole ? a : 0;
+        if (random) {
+          streams.nextBits(cols, keep, bits, from, k);
+        }
+        try (NDScope scope = new NDScope()) {
+          scope.suppressNotUsedWarning();
+          k.l1(drop, rows(t.deltas(), n, a, cols), cols, bits, from, before, after);
+        }
+      }
+      factor = Ops.l1Factors(toFloat(before), toFloat(after));
+    }
+    float[] ew = new float[n];
+    for (int i = 0; i < n; i++) {
+      ew[i] = (float) (w[i] * (factor == null ? 1 : factor[i]));
+    }
+    FusedKernel.Plan plan =
+        new FusedKernel.Plan(
+            lo,
+            hi,
+            band,
+            ew,
+            toFloat(w),
+            consensus ? null : toFloat(sumWeights(w, lambda, normalize, factor)),
+            consensus,
+            normalize,
+            (float) lambda);
+    // Bits kept from the first pass are read again; otherwise drawn (again) block by block.
+    Ops.RowStreams streams = random && !whole ? new Ops.RowStreams(p.seed(), n) : null;
+    NDArray out = t.manager().create(new Shape(numel), DataType.FLOAT32);
+    for (long a = 0; a < numel; a += block) {
+      int cols = (int) Math.min(block, numel - a);
+      long from = whole ? a : 0;
+      if (streams != null) {
+        streams.nextBits(cols, keep, bits, from, k);
+      }
+      try (NDScope scope = new NDScope()) {
+        scope.suppressNotUsedWarning();
+        k.combine(
+            plan,
+            rows(t.deltas(), n, a, cols),
+            direct(t.base().get("{}:{}", a, a + cols)),
+            direct(out.get("{}:{}", a, a + cols)),
+            cols,
+            bits,
+            from);
+      }
+    }
+    return out;
+  }
+
+  /** Columns {@code [a, a + cols)} of each row of {@code [n, numel]}, as direct buffers. */
+  private static java.nio.ByteBuffer[] rows(NDArray stacked, int n, long a, int cols) {
+    java.nio.ByteBuffer[] rows = new java.nio.ByteBuffer[n];
+    for (int i = 0; i < n; i++) {
+      rows[i] = direct(stacked.get("{}, {}:{}", i, a, a + cols));
+    }
+    return rows;
+  }
+
+  /** The memory of a contiguous CPU array (not a copy: writes go to the array). */
+  private static java.nio.ByteBuffer direct(NDArray a) {
+    java.nio.ByteBuffer b = a.toByteBuffer(true);
+    Preconditions.checkState(
+        b.isDirect() && b.capacity() == 4 * a.size(), "No direct view of %s", a.getShape());
+    return b;
   }
 
   /** Weights of a plain weighted sum: {@code w_i f_i lambda / divisor}. */
@@ -328,7 +464,7 @@ final class TaskArithmeticFamily implements MergeMethod {
           top += bottom; // the top count gives way so the density target holds
         }
       }
-      MagnitudeIndex index = t.magnitudeIndex(i);
+      MagnitudeIndex.Magnitudes index = t.magnitudes(i);
       lo[i] =
           keep + top >= numel
               ? Float.NEGATIVE_INFINITY

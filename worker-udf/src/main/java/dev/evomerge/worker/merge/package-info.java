@@ -11,5 +11,11 @@
  * dev.evomerge.worker.merge.StatisticsFolder}. Recipes are mergekit YAML ({@link
  * dev.evomerge.worker.merge.RecipeYaml}); {@link dev.evomerge.worker.merge.MergeRunner} is the
  * one-shot merge of checkpoint folders. No Spark here.
+ *
+ * <p>On the CPU, the sparsified task-arithmetic methods (TIES trim, DARE drop, breadcrumbs band,
+ * with or without the TIES sign consensus) combine in one fused pass over the task vectors' memory
+ * with a Vector API kernel ({@code FusedKernel}, selected as the BF16 kernel of the io package is:
+ * module present and a start-up self-check against the scalar kernel; {@code
+ * -Devomerge.merge.fused=false} turns it off); other devices and methods run on DJL NDArrays.
  */
 package dev.evomerge.worker.merge;

@@ -525,6 +525,7 @@ class MergeMethodsTest {
         List.of(Map.of("weight", 1.0, "density", 0.4), Map.of("weight", 0.6, "density", 0.7));
     List<Map<String, Object>> dare = ties;
     int saved = TaskArithmeticFamily.chunkElements;
+    FusedKernel kernel = TaskArithmeticFamily.kernel;
     for (String method :
         List.of("ties", "dare_ties", "dare_linear", "breadcrumbs", "breadcrumbs_ties")) {
       List<Map<String, Object>> params =
@@ -534,12 +535,14 @@ class MergeMethodsTest {
       float[] whole = s.merge(method, global, params, 5, b, x1, x2);
       long savedBytes = TaskArithmeticFamily.storedMaskBytes;
       try {
+        TaskArithmeticFamily.kernel = null; // the DJL path (chunks) against the fused CPU one
         TaskArithmeticFamily.chunkElements = 12; // 6 columns of 2 models
         // Same masks; only the summation order of the L1 norms differs.
         assertClose(whole, s.merge(method, global, params, 5, b, x1, x2), 1e-5);
         TaskArithmeticFamily.storedMaskBytes = 0; // masks drawn again for the second pass
         assertClose(whole, s.merge(method, global, params, 5, b, x1, x2), 1e-5);
       } finally {
+        TaskArithmeticFamily.kernel = kernel;
         TaskArithmeticFamily.chunkElements = saved;
         TaskArithmeticFamily.storedMaskBytes = savedBytes;
       }

@@ -25,20 +25,24 @@ import java.util.Map;
  * {@code mvn -q -pl worker-udf dependency:build-classpath -Dmdep.outputFile=target/cp.txt}):
  *
  * <pre>
- * java -Dai.djl.offline=true -cp worker-udf/target/classes:$(cat worker-udf/target/cp.txt) \
+ * java --add-modules jdk.incubator.vector -Dai.djl.offline=true \
+ *   -cp worker-udf/target/classes:$(cat worker-udf/target/cp.txt) \
  *   dev.evomerge.worker.merge.bench.MergeBenchmark [--models 4] [--rows 4096] [--cols 4096]
  *   [--tensors 2] [--reps 5] [--device cpu|gpu] [--density 0.5]
  * </pre>
  *
- * GB/s counts the input bytes ({@code models x tensors x rows x cols x 4}) per second of wall time;
- * the copies read and write those same bytes once: {@code duplicate()} allocates its result like
- * every combine does, the second copies into an array allocated beforehand. Each round runs every
- * measurement once in turn (median over rounds), so a load that drifts affects them alike; the last
- * column is the time relative to {@code linear}'s. Each combine is {@link MergeEngine#combine} on
- * resident {@link PreparedTensor}s with a fresh output manager, as the search calls it. On a shared
- * CPU set {@code OMP_NUM_THREADS} to the cores you own: spinning OpenMP barriers of an
- * oversubscribed pool make chunked methods 10x slower and erratic. Figures: README, "Merge combine
- * step".
+ * Without {@code --add-modules jdk.incubator.vector} (or with {@code -Devomerge.merge.fused=false})
+ * the sparsified methods take the DJL path instead of the fused CPU kernel.
+ *
+ * <p>GB/s counts the input bytes ({@code models x tensors x rows x cols x 4}) per second of wall
+ * time; the copies read and write those same bytes once: {@code duplicate()} allocates its result
+ * like every combine does, the second copies into an array allocated beforehand. Each round runs
+ * every measurement once in turn (median over rounds), so a load that drifts affects them alike;
+ * the last column is the time relative to {@code linear}'s. Each combine is {@link
+ * MergeEngine#combine} on resident {@link PreparedTensor}s with a fresh output manager, as the
+ * search calls it. On a shared CPU set {@code OMP_NUM_THREADS} to the cores you own: spinning
+ * OpenMP barriers of an oversubscribed pool make chunked methods 10x slower and erratic. Figures:
+ * README, "Merge combine step".
  */
 public final class MergeBenchmark {
   private MergeBenchmark() {}
