@@ -53,14 +53,20 @@ final class WorkerScalingBenchmark {
       results.add(measure(dir, workers, generations, population, shards, sparkJar, out));
     }
     out.println("workers  median generation ms  materialisations/candidate  speed-up");
+    // against the latest measurement of the first worker count (1,2,1,2: each pair in turn, so a
+    // change of the machine's load between passes shows)
+    Measurement reference = results.get(0);
     for (Measurement m : results) {
+      if (m.workers() == results.get(0).workers()) {
+        reference = m;
+      }
       out.printf(
           Locale.ROOT,
           "%7d  %20.0f  %26.2f  %7.2fx%n",
           m.workers(),
           m.medianMs(),
           m.materialisationsPerCandidate(),
-          results.get(0).medianMs() / m.medianMs());
+          reference.medianMs() / m.medianMs());
     }
     return results;
   }
@@ -81,12 +87,12 @@ final class WorkerScalingBenchmark {
       Preflight.CheckedRun checked = Preflight.check(settings);
       Map<String, String> conf = new HashMap<>(settings.spark());
       conf.putAll(cluster.driverSettings(sparkJar));
-      // one core per worker means one compute thread per executor
+      // one core per worker: each task's PyTorch threads follow its spark.task.cpus (1; the
+      // product's rule, TorchThreads), and no inter-op pool beside them
       conf.put(
           "spark.executor.extraJavaOptions",
           conf.get("spark.executor.extraJavaOptions")
-              + " -Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=1");
-      conf.put("spark.executorEnv.OMP_NUM_THREADS", "1");
+              + " -Dai.djl.pytorch.num_interop_threads=1");
       SparkSession spark = SparkSessions.getOrCreate(conf);
       try {
         awaitExecutors(spark, workers, Duration.ofSeconds(90));
@@ -98,6 +104,10 @@ final class WorkerScalingBenchmark {
                   @Override
                   public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd end) {
                     long run = end.taskMetrics() == null ? -1 : end.taskMetrics().executorRunTime();
+                    long cpu =
+                        end.taskMetrics() == null
+                            ? -1
+                            : end.taskMetrics().executorCpuTime() / 1_000_000;
                     taskNotes.add(
                         "executor "
                             + end.taskInfo().executorId()
@@ -105,7 +115,9 @@ final class WorkerScalingBenchmark {
                             + end.taskInfo().taskLocality()
                             + " "
                             + run
-                            + " ms");
+                            + " ms (cpu "
+                            + cpu
+                            + ")");
                   }
                 });
         SearchRun search = GenerationLoop.newSearch(settings);

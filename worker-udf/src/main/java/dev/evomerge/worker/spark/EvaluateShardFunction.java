@@ -63,6 +63,7 @@ public final class EvaluateShardFunction
       return List.<Tuple2<Long, CandidateResult>>of().iterator();
     }
     ExecutorCacheSettings.apply();
+    TorchThreads.applyToTask();
     Map<Long, CandidateResult> results =
         ShardEvaluator.evaluate(
             spec.value(), Arrays.asList(candidates.value()), shard, TaskDevices.current());

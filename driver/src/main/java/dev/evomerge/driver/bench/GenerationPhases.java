@@ -1,0 +1,64 @@
+package dev.evomerge.driver.bench;
+
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobEnd;
+import org.apache.spark.scheduler.SparkListenerJobStart;
+import org.apache.spark.scheduler.SparkListenerTaskEnd;
+
+/**
+ * Where a generation's wall time goes, from the driver's listener events (driver clock, ms): before
+ * the job starts (broadcast, job submission), from job start to the first task's launch
+ * (scheduling), the longest task deserialisation and run, from the last task's end to the job's end,
+ * and after the job (collecting and reducing the results). {@link #reset} before a generation,
+ * {@link #line} after it (once the listener bus is drained).
+ */
+final class GenerationPhases extends SparkListener {
+  private long jobStart;
+  private long jobEnd;
+  private long firstLaunch;
+  private long lastFinish;
+  private long longestDeserialize;
+  private long longestRun;
+  private long longestCpu;
+
+  synchronized void reset() {
+    jobStart = jobEnd = lastFinish = longestDeserialize = longestRun = longestCpu = 0;
+    firstLaunch = Long.MAX_VALUE;
+  }
+
+  @Override
+  public synchronized void onJobStart(SparkListenerJobStart start) {
+    jobStart = start.time();
+  }
+
+  @Override
+  public synchronized void onJobEnd(SparkListenerJobEnd end) {
+    jobEnd = end.time();
+  }
+
+  @Override
+  public synchronized void onTaskEnd(SparkListenerTaskEnd end) {
+    firstLaunch = Math.min(firstLaunch, end.taskInfo().launchTime());
+    lastFinish = Math.max(lastFinish, end.taskInfo().finishTime());
+    if (end.taskMetrics() != null) {
+      longestDeserialize = Math.max(longestDeserialize, end.taskMetrics().executorDeserializeTime());
+      longestRun = Math.max(longestRun, end.taskMetrics().executorRunTime());
+      longestCpu = Math.max(longestCpu, end.taskMetrics().executorCpuTime() / 1_000_000);
+    }
+  }
+
+  /** The phases of the generation that ran from {@code startMs} to {@code endMs} (driver clock). */
+  synchronized String line(long startMs, long endMs) {
+    return String.format(
+        java.util.Locale.ROOT,
+        "submit %d, schedule %d, deserialize %d, run %d (cpu %d), task end to job end %d,"
+            + " after job %d ms",
+        jobStart - startMs,
+        firstLaunch - jobStart,
+        longestDeserialize,
+        longestRun,
+        longestCpu,
+        jobEnd - lastFinish,
+        endMs - jobEnd);
+  }
+}
