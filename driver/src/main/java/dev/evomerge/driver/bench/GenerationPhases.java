@@ -8,8 +8,8 @@ import org.apache.spark.scheduler.SparkListenerTaskEnd;
 /**
  * Where a generation's wall time goes, from the driver's listener events (driver clock, ms): before
  * the job starts (broadcast, job submission), from job start to the first task's launch
- * (scheduling), the longest task deserialisation and run, from the last task's end to the job's end,
- * and after the job (collecting and reducing the results). {@link #reset} before a generation,
+ * (scheduling), the longest task deserialisation and run, from the last task's end to the job's
+ * end, and after the job (collecting and reducing the results). {@link #reset} before a generation,
  * {@link #line} after it (once the listener bus is drained).
  */
 final class GenerationPhases extends SparkListener {
@@ -41,7 +41,8 @@ final class GenerationPhases extends SparkListener {
     firstLaunch = Math.min(firstLaunch, end.taskInfo().launchTime());
     lastFinish = Math.max(lastFinish, end.taskInfo().finishTime());
     if (end.taskMetrics() != null) {
-      longestDeserialize = Math.max(longestDeserialize, end.taskMetrics().executorDeserializeTime());
+      longestDeserialize =
+          Math.max(longestDeserialize, end.taskMetrics().executorDeserializeTime());
       longestRun = Math.max(longestRun, end.taskMetrics().executorRunTime());
       longestCpu = Math.max(longestCpu, end.taskMetrics().executorCpuTime() / 1_000_000);
     }

@@ -91,8 +91,7 @@ final class WorkerScalingBenchmark {
       // product's rule, TorchThreads), and no inter-op pool beside them
       conf.put(
           "spark.executor.extraJavaOptions",
-          conf.get("spark.executor.extraJavaOptions")
-              + " -Dai.djl.pytorch.num_interop_threads=1");
+          conf.get("spark.executor.extraJavaOptions") + " -Dai.djl.pytorch.num_interop_threads=1");
       SparkSession spark = SparkSessions.getOrCreate(conf);
       try {
         awaitExecutors(spark, workers, Duration.ofSeconds(90));

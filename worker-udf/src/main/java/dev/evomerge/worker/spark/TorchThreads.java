@@ -31,8 +31,8 @@ final class TorchThreads {
   private TorchThreads() {}
 
   /**
-   * Threads for each task of a stage of {@code tasks} tasks on an executor of {@code
-   * executorCores} cores whose tasks take {@code taskCpus} each.
+   * Threads for each task of a stage of {@code tasks} tasks on an executor of {@code executorCores}
+   * cores whose tasks take {@code taskCpus} each.
    */
   static int perTask(int executorCores, int taskCpus, int tasks) {
     Preconditions.checkArgument(taskCpus > 0, "Invalid spark.task.cpus: %s", taskCpus);
@@ -81,7 +81,8 @@ final class TorchThreads {
     }
     int taskCpus = Math.max(1, context.cpus());
     int threads =
-        perTask(executorCores(env.conf(), taskCpus), taskCpus, Math.max(1, context.numPartitions()));
+        perTask(
+            executorCores(env.conf(), taskCpus), taskCpus, Math.max(1, context.numPartitions()));
     Engine.getEngine("PyTorch");
     // PyTorch's OpenMP build sizes the calling thread's team (the task's), so set it in every
     // task: a pooled task thread may have run a stage of another shape before
