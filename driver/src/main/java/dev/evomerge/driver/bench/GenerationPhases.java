@@ -20,10 +20,21 @@ final class GenerationPhases extends SparkListener {
   private long longestDeserialize;
   private long longestRun;
   private long longestCpu;
+  private long taskCpuNanos;
+  private long processCpuAtReset;
 
   synchronized void reset() {
     jobStart = jobEnd = lastFinish = longestDeserialize = longestRun = longestCpu = 0;
     firstLaunch = Long.MAX_VALUE;
+    taskCpuNanos = 0;
+    processCpuAtReset = processCpuNanos();
+  }
+
+  /** CPU time of this JVM so far (in local mode: the driver, Spark's threads and the tasks). */
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean)
+            java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
   }
 
   @Override
@@ -45,6 +56,7 @@ final class GenerationPhases extends SparkListener {
           Math.max(longestDeserialize, end.taskMetrics().executorDeserializeTime());
       longestRun = Math.max(longestRun, end.taskMetrics().executorRunTime());
       longestCpu = Math.max(longestCpu, end.taskMetrics().executorCpuTime() / 1_000_000);
+      taskCpuNanos += end.taskMetrics().executorCpuTime();
     }
   }
 
@@ -53,13 +65,14 @@ final class GenerationPhases extends SparkListener {
     return String.format(
         java.util.Locale.ROOT,
         "submit %d, schedule %d, deserialize %d, run %d (cpu %d), task end to job end %d,"
-            + " after job %d ms",
+            + " after job %d ms; CPU outside task threads %d ms",
         jobStart - startMs,
         firstLaunch - jobStart,
         longestDeserialize,
         longestRun,
         longestCpu,
         jobEnd - lastFinish,
-        endMs - jobEnd);
+        endMs - jobEnd,
+        (processCpuNanos() - processCpuAtReset - taskCpuNanos) / 1_000_000);
   }
 }
