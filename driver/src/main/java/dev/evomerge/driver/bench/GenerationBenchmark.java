@@ -111,7 +111,7 @@ public final class GenerationBenchmark {
                 }
               }
             });
-    GenerationPhases phases = new GenerationPhases();
+    GenerationPhases phases = new GenerationPhases(spark.sparkContext().isLocal());
     spark.sparkContext().addSparkListener(phases);
     KryoSerializer kryo = new KryoSerializer(new SparkConf().setAll(toScala(settings.spark())));
     out.printf(

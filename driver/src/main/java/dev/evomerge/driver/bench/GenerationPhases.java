@@ -12,7 +12,7 @@ import org.apache.spark.scheduler.SparkListenerTaskEnd;
  * end, and after the job (collecting and reducing the results). {@link #reset} before a generation,
  * {@link #line} after it (once the listener bus is drained).
  */
-final class GenerationPhases extends SparkListener {
+public final class GenerationPhases extends SparkListener {
   private long jobStart;
   private long jobEnd;
   private long firstLaunch;
@@ -22,8 +22,17 @@ final class GenerationPhases extends SparkListener {
   private long longestCpu;
   private long taskCpuNanos;
   private long processCpuAtReset;
+  private final boolean tasksInThisJvm;
 
-  synchronized void reset() {
+  /**
+   * @param tasksInThisJvm whether the tasks run in this JVM (local mode): only then is the CPU
+   *     outside the task threads reported
+   */
+  public GenerationPhases(boolean tasksInThisJvm) {
+    this.tasksInThisJvm = tasksInThisJvm;
+  }
+
+  public synchronized void reset() {
     jobStart = jobEnd = lastFinish = longestDeserialize = longestRun = longestCpu = 0;
     firstLaunch = Long.MAX_VALUE;
     taskCpuNanos = 0;
@@ -61,18 +70,26 @@ final class GenerationPhases extends SparkListener {
   }
 
   /** The phases of the generation that ran from {@code startMs} to {@code endMs} (driver clock). */
-  synchronized String line(long startMs, long endMs) {
-    return String.format(
-        java.util.Locale.ROOT,
-        "submit %d, schedule %d, deserialize %d, run %d (cpu %d), task end to job end %d,"
-            + " after job %d ms; CPU outside task threads %d ms",
-        jobStart - startMs,
-        firstLaunch - jobStart,
-        longestDeserialize,
-        longestRun,
-        longestCpu,
-        jobEnd - lastFinish,
-        endMs - jobEnd,
-        (processCpuNanos() - processCpuAtReset - taskCpuNanos) / 1_000_000);
+  public synchronized String line(long startMs, long endMs) {
+    String line =
+        String.format(
+            java.util.Locale.ROOT,
+            "submit %d, schedule %d, deserialize %d, run %d (cpu %d), task end to job end %d,"
+                + " after job %d ms",
+            jobStart - startMs,
+            firstLaunch - jobStart,
+            longestDeserialize,
+            longestRun,
+            longestCpu,
+            jobEnd - lastFinish,
+            endMs - jobEnd);
+    if (!tasksInThisJvm) {
+      return line;
+    }
+    return line
+        + String.format(
+            java.util.Locale.ROOT,
+            "; CPU outside task threads %d ms",
+            (processCpuNanos() - processCpuAtReset - taskCpuNanos) / 1_000_000);
   }
 }

@@ -1,6 +1,7 @@
 package dev.evomerge.driver.spark;
 
 import dev.evomerge.driver.bench.GenerationBenchmark;
+import dev.evomerge.driver.bench.GenerationPhases;
 import dev.evomerge.driver.config.RunSettings;
 import dev.evomerge.driver.run.GenerationLoop;
 import dev.evomerge.driver.run.Preflight;
@@ -119,6 +120,8 @@ final class WorkerScalingBenchmark {
                             + ")");
                   }
                 });
+        GenerationPhases phases = new GenerationPhases(false);
+        spark.sparkContext().addSparkListener(phases);
         SearchRun search = GenerationLoop.newSearch(settings);
         List<Double> wall = new ArrayList<>();
         long materialised = 0;
@@ -132,10 +135,13 @@ final class WorkerScalingBenchmark {
               candidates.add(new CandidateSpec((long) g * 1000 + i, genomes.get(i).genes()));
             }
             long before = evaluator.materialisations();
+            phases.reset();
+            long startMs = System.currentTimeMillis();
             long start = System.nanoTime();
             Map<Long, CandidateResult> results =
                 evaluator.evaluate("cluster bench generation " + (g + 1), candidates);
             double ms = (System.nanoTime() - start) / 1e6;
+            long endMs = System.currentTimeMillis();
             spark.sparkContext().listenerBus().waitUntilEmpty();
             double[] fitness = new double[genomes.size()];
             for (int i = 0; i < genomes.size(); i++) {
@@ -146,11 +152,12 @@ final class WorkerScalingBenchmark {
             search.tell(genomes, fitness);
             out.printf(
                 Locale.ROOT,
-                "  %d worker(s), generation %d: %.0f ms; tasks %s%n",
+                "  %d worker(s), generation %d: %.0f ms; tasks %s%n    phases: %s%n",
                 workers,
                 g + 1,
                 ms,
-                taskNotes);
+                taskNotes,
+                phases.line(startMs, endMs));
             taskNotes.clear();
             if (g > 0) {
               wall.add(ms);
