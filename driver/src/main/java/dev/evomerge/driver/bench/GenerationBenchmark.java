@@ -111,6 +111,8 @@ public final class GenerationBenchmark {
                 }
               }
             });
+    GenerationPhases phases = new GenerationPhases(spark.sparkContext().isLocal());
+    spark.sparkContext().addSparkListener(phases);
     KryoSerializer kryo = new KryoSerializer(new SparkConf().setAll(toScala(settings.spark())));
     out.printf(
         Locale.ROOT,
@@ -142,10 +144,14 @@ public final class GenerationBenchmark {
         long[] readBefore = storageMeters();
         long materialisedBefore = evaluator.materialisations();
         longestTaskMs.set(0);
+        phases.reset();
+        long startMs = System.currentTimeMillis();
         long start = System.nanoTime();
         Map<Long, CandidateResult> results =
             evaluator.evaluate("bench generation " + g, candidates);
         double wallMs = (System.nanoTime() - start) / 1e6;
+        long endMs = System.currentTimeMillis();
+        spark.sparkContext().listenerBus().waitUntilEmpty();
         long read = bytesReadSince(readBefore);
         double perCandidate =
             (double) (evaluator.materialisations() - materialisedBefore) / candidates.size();
@@ -171,6 +177,7 @@ public final class GenerationBenchmark {
             bytesPerCandidate,
             read,
             perCandidate);
+        out.println("     phases: " + phases.line(startMs, endMs));
       }
     } finally {
       spark.stop();

@@ -249,7 +249,10 @@ public final class GenerationLoop {
     }
   }
 
-  /** One bounded gene per (source, gene): fractions in [0.01, 1], others in [lower, upper]. */
+  /**
+   * One bounded gene per (source, gene, cell): fractions in [0.01, 1], others in [lower, upper];
+   * with more than one cell, a cell's genes form one crossover block.
+   */
   static Bounds bounds(RunSettings settings) {
     RunSettings.SearchSettings s = settings.search();
     int n = settings.sources().size();
@@ -264,7 +267,14 @@ public final class GenerationLoop {
       lower[k] = fraction ? 0.01 : s.lower();
       upper[k] = fraction ? 1.0 : s.upper();
     }
-    return new Bounds(lower, upper, null);
+    if (cells == 1) {
+      return new Bounds(lower, upper, null); // no layer groups or filters: each gene on its own
+    }
+    // a cell's genes (every source and gene of one layer group and filter) are one crossover
+    // block: block-wise crossover inherits a layer group's merge from one parent
+    int[] blocks = new int[lower.length];
+    java.util.Arrays.setAll(blocks, k -> k % cells);
+    return new Bounds(lower, upper, blocks);
   }
 
   /**

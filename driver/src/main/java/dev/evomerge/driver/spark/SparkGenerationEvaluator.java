@@ -25,9 +25,9 @@ import org.apache.spark.util.LongAccumulator;
 
 /**
  * Evaluates generations on Spark: the tasks' rows are split into {@code shards} cached partitions;
- * each generation broadcasts its candidates' coefficients (never weights), every task scores all
- * candidates on its shard against the executor's resident source models, and partial sums are
- * reduced per candidate.
+ * each generation ships its candidates' coefficients (never weights) in its tasks, every task
+ * scores all candidates on its shard against the executor's resident source models, and partial
+ * sums are reduced per candidate.
  */
 public final class SparkGenerationEvaluator implements GenerationEvaluator, AutoCloseable {
   /** The job group of every evaluation job (its description names the generation). */
@@ -102,12 +102,16 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
   public Map<Long, CandidateResult> evaluate(String description, List<CandidateSpec> candidates) {
     SparkContext sc = spark.sparkContext();
     sc.setJobGroup(JOB_GROUP, description, false);
-    Broadcast<CandidateSpec[]> broadcast = jsc.broadcast(candidates.toArray(new CandidateSpec[0]));
     try {
+      // the coefficients (Kryo) travel in the stage's tasks, which Spark broadcasts once
       JavaPairRDD<Long, CandidateResult> scored =
           shards.mapPartitionsToPair(
               new EvaluateShardFunction(
-                  spec, broadcast, examplesScored, tokensScored, materialised));
+                  spec,
+                  EvaluateShardFunction.serialize(candidates),
+                  examplesScored,
+                  tokensScored,
+                  materialised));
       if (profile != null) {
         scored.rdd().withResources(profile); // the evaluation stage asks for its GPUs
       }
@@ -122,7 +126,6 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
       if (progress != null) {
         progress.finish(); // the generation's summary line takes the bar's place
       }
-      broadcast.destroy();
       sc.clearJobGroup();
     }
   }

@@ -19,6 +19,8 @@ import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.FileUtil;
+import org.apache.spark.deploy.history.EventLogFileReader;
+import org.apache.spark.sql.SparkSession;
 import org.gaul.s3proxy.AuthenticationType;
 import org.gaul.s3proxy.S3Proxy;
 import org.jclouds.ContextBuilder;
@@ -324,5 +326,78 @@ class S3RunTest {
           json.readTree(whole.resolve("best.json").toFile()).get("fitness"),
           json.readTree(read(s3, new org.apache.hadoop.fs.Path(dir, "best.json"))).get("fitness"));
     }
+  }
+
+  /**
+   * The event log a run writes by default lands in its s3a:// run folder, complete (renamed from
+   * {@code .inprogress} when the run's session stopped), and the History Server's reader opens it:
+   * the application's start and every generation's job group and description are in it.
+   */
+  @Test
+  void theEventLogOfARunFolderOnS3IsThereAndReadable() throws Exception {
+    // a running session keeps its settings (no event log): this run starts its own
+    if (SparkSession.getDefaultSession().isDefined()) {
+      SparkSession.getDefaultSession().get().stop();
+    }
+    Path file = tmp.resolve("s3-eventlog.conf");
+    Files.writeString(
+        file,
+        ToyFixtures.config(tmp.resolve("unused"))
+            + "\nevomerge.run.output-root = \"s3a://zoo/eventlog-runs\"\n"
+            + s3Settings());
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    assertEquals(
+        0,
+        RunCommand.execute(
+            file.toFile(), List.of(), quiet, new PrintStream(err, true, StandardCharsets.UTF_8)),
+        err.toString(StandardCharsets.UTF_8));
+    assertTrue(SparkSession.getDefaultSession().isEmpty(), "the run stops the session it started");
+    Configuration conf = hadoop();
+    FileSystem s3 = new org.apache.hadoop.fs.Path("s3a://zoo/").getFileSystem(conf);
+    org.apache.hadoop.fs.FileStatus[] runs =
+        s3.listStatus(new org.apache.hadoop.fs.Path("s3a://zoo/eventlog-runs"));
+    assertEquals(1, runs.length);
+    org.apache.hadoop.fs.FileStatus[] logs =
+        s3.listStatus(new org.apache.hadoop.fs.Path(runs[0].getPath(), "eventlog"));
+    assertEquals(1, logs.length, java.util.Arrays.toString(logs));
+    EventLogFileReader reader = EventLogFileReader.apply(s3, logs[0]).getOrElse(() -> null);
+    assertTrue(reader != null, "not an event log: " + logs[0].getPath());
+    assertTrue(reader.completed(), "still in progress: " + logs[0].getPath());
+    List<String> events = new java.util.ArrayList<>();
+    List<String> descriptions = new java.util.ArrayList<>();
+    ObjectMapper json = new ObjectMapper();
+    // Spark 4 rolls event logs: the application's folder holds events_<n>_<app> files
+    List<org.apache.hadoop.fs.FileStatus> files =
+        scala.jdk.javaapi.CollectionConverters.asJava(reader.listEventLogFiles());
+    assertTrue(!files.isEmpty(), "no event log files in " + logs[0].getPath());
+    for (org.apache.hadoop.fs.FileStatus f : files) {
+      assertTrue(f.getLen() > 0, "empty event log file " + f.getPath());
+      try (java.io.BufferedReader lines =
+          new java.io.BufferedReader(
+              new java.io.InputStreamReader(
+                  EventLogFileReader.openEventLog(f.getPath(), s3), StandardCharsets.UTF_8))) {
+        for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+          JsonNode event = json.readTree(line);
+          events.add(event.get("Event").asText());
+          JsonNode props = event.get("Properties");
+          if (event.get("Event").asText().endsWith("SparkListenerJobStart")
+              && props != null
+              && props.has("spark.job.description")
+              && "evomerge-generation".equals(props.path("spark.jobGroup.id").asText())) {
+            descriptions.add(props.get("spark.job.description").asText());
+          }
+        }
+      }
+    }
+    assertTrue(events.contains("SparkListenerApplicationStart"), events.toString());
+    assertTrue(events.contains("SparkListenerApplicationEnd"), events.toString());
+    assertEquals(
+        2,
+        descriptions.stream().filter(d -> d.startsWith("evomerge generation ")).count(),
+        descriptions.toString());
+    assertTrue(
+        descriptions.get(0).startsWith("evomerge generation 1/2 · 4 candidates"),
+        descriptions.toString());
   }
 }

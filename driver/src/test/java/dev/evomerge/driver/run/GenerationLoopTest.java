@@ -191,4 +191,59 @@ class GenerationLoopTest {
         "completed",
         JSON.readTree(broken.dir().resolve("status.json").toFile()).get("state").asText());
   }
+
+  /**
+   * With layer groups and filters a cell's genes (all sources and genes of one layer group and
+   * filter) are one crossover block, so the GA's uniform crossover hands a child each layer group's
+   * merge whole from one parent; without them every gene is its own block.
+   */
+  @Test
+  void gaCrossoverInheritsALayerGroupsGenesTogether() throws Exception {
+    Path conf = tmp.resolve("blocks.conf");
+    Files.writeString(conf, ToyFixtures.config(tmp.resolve("runs")));
+    RunSettings global = ConfigLoader.load(conf.toFile(), List.of());
+    dev.evomerge.driver.search.Bounds plain = GenerationLoop.bounds(global);
+    for (int k = 0; k < plain.dimension(); k++) {
+      assertEquals(k, plain.block(k));
+    }
+    RunSettings grouped =
+        ConfigLoader.load(
+            conf.toFile(),
+            List.of("evomerge.merge.layer-groups=2", "evomerge.merge.filters=[\"mlp\"]"));
+    int cells = 4;
+    dev.evomerge.driver.search.Bounds bounds = GenerationLoop.bounds(grouped);
+    assertEquals(grouped.sources().size() * grouped.genes().size() * cells, bounds.dimension());
+    for (int k = 0; k < bounds.dimension(); k++) {
+      assertEquals(k % cells, bounds.block(k), "gene " + k);
+    }
+    dev.evomerge.driver.search.SearchStrategy ga =
+        dev.evomerge.driver.search.Strategies.create(
+            "ga",
+            Map.of("populationSize", 8, "elite", 0, "crossoverRate", 1.0, "mutationRate", 0.0),
+            bounds,
+            List.of(),
+            11);
+    List<dev.evomerge.driver.search.Genome> parents = ga.ask();
+    double[] fitness = new double[parents.size()];
+    java.util.Arrays.setAll(fitness, i -> i);
+    ga.tell(parents, fitness);
+    boolean mixed = false;
+    for (dev.evomerge.driver.search.Genome child : ga.ask()) {
+      java.util.Set<Integer> sourcesOfChild = new java.util.HashSet<>();
+      for (int c = 0; c < cells; c++) {
+        int from = -1;
+        for (int p = 0; p < parents.size() && from < 0; p++) {
+          boolean whole = true;
+          for (int k = c; k < bounds.dimension(); k += cells) {
+            whole &= child.gene(k) == parents.get(p).gene(k);
+          }
+          from = whole ? p : -1;
+        }
+        assertTrue(from >= 0, "cell " + c + " of " + child + " is not one parent's");
+        sourcesOfChild.add(from);
+      }
+      mixed |= sourcesOfChild.size() > 1;
+    }
+    assertTrue(mixed, "no child took its cells from more than one parent");
+  }
 }

@@ -12,7 +12,8 @@ public final class TestSpark {
   private TestSpark() {}
 
   public static synchronized SparkSession session() {
-    if (session == null) {
+    // a test that needs a session of its own settings stops this one: the next caller gets anew
+    if (session == null || session.sparkContext().isStopped()) {
       session =
           SparkSession.builder()
               .master("local[2]")

@@ -1,6 +1,7 @@
 package dev.evomerge.driver.spark;
 
 import dev.evomerge.driver.bench.GenerationBenchmark;
+import dev.evomerge.driver.bench.GenerationPhases;
 import dev.evomerge.driver.config.RunSettings;
 import dev.evomerge.driver.run.GenerationLoop;
 import dev.evomerge.driver.run.Preflight;
@@ -53,14 +54,20 @@ final class WorkerScalingBenchmark {
       results.add(measure(dir, workers, generations, population, shards, sparkJar, out));
     }
     out.println("workers  median generation ms  materialisations/candidate  speed-up");
+    // against the latest measurement of the first worker count (1,2,1,2: each pair in turn, so a
+    // change of the machine's load between passes shows)
+    Measurement reference = results.get(0);
     for (Measurement m : results) {
+      if (m.workers() == results.get(0).workers()) {
+        reference = m;
+      }
       out.printf(
           Locale.ROOT,
           "%7d  %20.0f  %26.2f  %7.2fx%n",
           m.workers(),
           m.medianMs(),
           m.materialisationsPerCandidate(),
-          results.get(0).medianMs() / m.medianMs());
+          reference.medianMs() / m.medianMs());
     }
     return results;
   }
@@ -81,12 +88,11 @@ final class WorkerScalingBenchmark {
       Preflight.CheckedRun checked = Preflight.check(settings);
       Map<String, String> conf = new HashMap<>(settings.spark());
       conf.putAll(cluster.driverSettings(sparkJar));
-      // one core per worker means one compute thread per executor
+      // one core per worker: each task's PyTorch threads follow its spark.task.cpus (1; the
+      // product's rule, TorchThreads), and no inter-op pool beside them
       conf.put(
           "spark.executor.extraJavaOptions",
-          conf.get("spark.executor.extraJavaOptions")
-              + " -Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=1");
-      conf.put("spark.executorEnv.OMP_NUM_THREADS", "1");
+          conf.get("spark.executor.extraJavaOptions") + " -Dai.djl.pytorch.num_interop_threads=1");
       SparkSession spark = SparkSessions.getOrCreate(conf);
       try {
         awaitExecutors(spark, workers, Duration.ofSeconds(90));
@@ -98,6 +104,10 @@ final class WorkerScalingBenchmark {
                   @Override
                   public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd end) {
                     long run = end.taskMetrics() == null ? -1 : end.taskMetrics().executorRunTime();
+                    long cpu =
+                        end.taskMetrics() == null
+                            ? -1
+                            : end.taskMetrics().executorCpuTime() / 1_000_000;
                     taskNotes.add(
                         "executor "
                             + end.taskInfo().executorId()
@@ -105,9 +115,13 @@ final class WorkerScalingBenchmark {
                             + end.taskInfo().taskLocality()
                             + " "
                             + run
-                            + " ms");
+                            + " ms (cpu "
+                            + cpu
+                            + ")");
                   }
                 });
+        GenerationPhases phases = new GenerationPhases(false);
+        spark.sparkContext().addSparkListener(phases);
         SearchRun search = GenerationLoop.newSearch(settings);
         List<Double> wall = new ArrayList<>();
         long materialised = 0;
@@ -121,10 +135,13 @@ final class WorkerScalingBenchmark {
               candidates.add(new CandidateSpec((long) g * 1000 + i, genomes.get(i).genes()));
             }
             long before = evaluator.materialisations();
+            phases.reset();
+            long startMs = System.currentTimeMillis();
             long start = System.nanoTime();
             Map<Long, CandidateResult> results =
                 evaluator.evaluate("cluster bench generation " + (g + 1), candidates);
             double ms = (System.nanoTime() - start) / 1e6;
+            long endMs = System.currentTimeMillis();
             spark.sparkContext().listenerBus().waitUntilEmpty();
             double[] fitness = new double[genomes.size()];
             for (int i = 0; i < genomes.size(); i++) {
@@ -135,11 +152,12 @@ final class WorkerScalingBenchmark {
             search.tell(genomes, fitness);
             out.printf(
                 Locale.ROOT,
-                "  %d worker(s), generation %d: %.0f ms; tasks %s%n",
+                "  %d worker(s), generation %d: %.0f ms; tasks %s%n    phases: %s%n",
                 workers,
                 g + 1,
                 ms,
-                taskNotes);
+                taskNotes,
+                phases.line(startMs, endMs));
             taskNotes.clear();
             if (g > 0) {
               wall.add(ms);

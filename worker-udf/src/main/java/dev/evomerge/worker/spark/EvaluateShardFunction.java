@@ -5,15 +5,18 @@ import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.ShardEvaluator;
 import dev.evomerge.worker.eval.TaskRow;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.function.PairFlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.LongAccumulator;
 import scala.Tuple2;
+import scala.reflect.ClassTag$;
 
 /** Scores every candidate of a generation on one partition (dev shard) of the tasks' rows. */
 public final class EvaluateShardFunction
@@ -21,30 +24,26 @@ public final class EvaluateShardFunction
   private static final long serialVersionUID = 1L;
 
   private final Broadcast<EvalSpec> spec;
-  private final Broadcast<CandidateSpec[]> candidates;
+  private final byte[] candidates;
   private final LongAccumulator examples;
   private final LongAccumulator tokens;
   private final LongAccumulator materialised;
 
   /**
+   * The generation's candidates travel in the task itself, Kryo-serialized with the application's
+   * serializer (registration required): Spark ships a stage's tasks to the executors as one
+   * broadcast, so a broadcast of their own would only add a block to create, fetch and remove each
+   * generation.
+   *
+   * @param candidates the generation's candidates, serialized by {@link #serialize}
    * @param examples named accumulator counting (candidate, row) pairs scored, shown in the UI
    * @param tokens named accumulator counting tokens scored
-   */
-  public EvaluateShardFunction(
-      Broadcast<EvalSpec> spec,
-      Broadcast<CandidateSpec[]> candidates,
-      LongAccumulator examples,
-      LongAccumulator tokens) {
-    this(spec, candidates, examples, tokens, null);
-  }
-
-  /**
    * @param materialised named accumulator counting candidates materialised (one per candidate per
    *     task run, retries included), or null
    */
   public EvaluateShardFunction(
       Broadcast<EvalSpec> spec,
-      Broadcast<CandidateSpec[]> candidates,
+      byte[] candidates,
       LongAccumulator examples,
       LongAccumulator tokens,
       LongAccumulator materialised) {
@@ -55,6 +54,28 @@ public final class EvaluateShardFunction
     this.materialised = materialised;
   }
 
+  /** {@code candidates} as the running application's serializer writes them (Kryo). */
+  public static byte[] serialize(List<CandidateSpec> candidates) {
+    ByteBuffer bytes =
+        SparkEnv.get()
+            .serializer()
+            .newInstance()
+            .serialize(
+                (Object) candidates.toArray(new CandidateSpec[0]), ClassTag$.MODULE$.AnyRef());
+    byte[] out = new byte[bytes.remaining()];
+    bytes.get(out);
+    return out;
+  }
+
+  private static CandidateSpec[] deserialize(byte[] bytes) {
+    Object value =
+        SparkEnv.get()
+            .serializer()
+            .newInstance()
+            .deserialize(ByteBuffer.wrap(bytes), ClassTag$.MODULE$.AnyRef());
+    return (CandidateSpec[]) value;
+  }
+
   @Override
   public Iterator<Tuple2<Long, CandidateResult>> call(Iterator<TaskRow> rows) {
     List<TaskRow> shard = new ArrayList<>();
@@ -63,9 +84,10 @@ public final class EvaluateShardFunction
       return List.<Tuple2<Long, CandidateResult>>of().iterator();
     }
     ExecutorCacheSettings.apply();
+    TorchThreads.applyToTask();
     Map<Long, CandidateResult> results =
         ShardEvaluator.evaluate(
-            spec.value(), Arrays.asList(candidates.value()), shard, TaskDevices.current());
+            spec.value(), Arrays.asList(deserialize(candidates)), shard, TaskDevices.current());
     List<Tuple2<Long, CandidateResult>> out = new ArrayList<>(results.size());
     for (Map.Entry<Long, CandidateResult> e : results.entrySet()) {
       out.add(new Tuple2<>(e.getKey(), e.getValue()));
