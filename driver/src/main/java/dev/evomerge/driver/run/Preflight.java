@@ -187,6 +187,9 @@ public final class Preflight {
                 .layout(layout(settings.layout(), first, config))
                 .build();
     checkMergeParameters(spec);
+    if (EvolverRun.enabled(settings)) {
+      spec = spec.withPopulation(EvolverRun.population(settings, spec, conf));
+    }
     if (dataFlow != null) {
       spec = spec.withDataFlow(dataFlow(dataFlow, folders, settings.seed()));
       GenerationLoop.newSearch(settings, spec); // strategy and options, before Spark starts
@@ -291,8 +294,9 @@ public final class Preflight {
       throw new RunError(
           "Merge method "
               + spec.method()
-              + " needs per-model statistics, which the search does not read yet:"
-              + " use it with evomerge merge (evomerge.merge.method)");
+              + " needs per-model statistics, which the search does not read per candidate:"
+              + " use it as evomerge.search.final-merge with evomerge.search.strategy = evolver,"
+              + " or with evomerge merge (evomerge.merge.method)");
     }
     double[] probe = new double[spec.genomeLength()];
     java.util.Arrays.fill(probe, 0.5);

@@ -203,6 +203,15 @@ public final class StatisticsJob {
     }
   }
 
+  /**
+   * The cache key of the statistics in {@code folder} (what identifies model, data and options), or
+   * null when it holds none.
+   */
+  public static String cacheKey(String folder, Configuration conf) {
+    ObjectNode marker = readMarker(folder, conf);
+    return marker == null ? null : marker.path("key").asText(null);
+  }
+
   private static ObjectNode readMarker(String folder, Configuration conf) {
     Path path = new Path(folder, MARKER);
     try {

@@ -167,7 +167,7 @@ public final class StatsCommand {
   }
 
   /** The {@code text} field of every non-blank line. */
-  static List<String> readTexts(String file) {
+  public static List<String> readTexts(String file) {
     List<String> lines;
     try {
       lines = Files.readAllLines(new File(file).toPath(), StandardCharsets.UTF_8);

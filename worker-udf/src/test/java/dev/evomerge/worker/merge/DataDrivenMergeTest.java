@@ -38,7 +38,7 @@ class DataDrivenMergeTest {
   }
 
   /** Statistics held in memory, keyed by kind, model and tensor. */
-  private static final class Stats implements MergeStatistics {
+  static final class Stats implements MergeStatistics {
     final Map<String, FloatTensor> values = new HashMap<>();
 
     Stats put(Kind kind, String model, String tensor, long[] shape, float... data) {
@@ -295,7 +295,7 @@ class DataDrivenMergeTest {
   }
 
   /** {@code X^T X} of a row-major {@code [rows, cols]} X. */
-  private static float[] gram(float[] x, int rows, int cols) {
+  static float[] gram(float[] x, int rows, int cols) {
     float[] g = new float[cols * cols];
     for (int i = 0; i < cols; i++) {
       for (int j = 0; j < cols; j++) {
@@ -309,7 +309,7 @@ class DataDrivenMergeTest {
     return g;
   }
 
-  private static float[] randoms(long seed, int n) {
+  static float[] randoms(long seed, int n) {
     Random r = new Random(seed);
     float[] out = new float[n];
     for (int i = 0; i < n; i++) {
