@@ -186,10 +186,10 @@ public final class Preflight {
                 .recordExamples(settings.recordExamples())
                 .layout(layout(settings.layout(), first, config))
                 .build();
-    checkMergeParameters(spec);
     if (EvolverRun.enabled(settings)) {
       spec = spec.withPopulation(EvolverRun.population(settings, spec, conf));
     }
+    checkMergeParameters(spec);
     if (dataFlow != null) {
       spec = spec.withDataFlow(dataFlow(dataFlow, folders, settings.seed()));
       GenerationLoop.newSearch(settings, spec); // strategy and options, before Spark starts

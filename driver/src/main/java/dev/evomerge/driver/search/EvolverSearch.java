@@ -15,15 +15,17 @@ import java.util.List;
  * {@code x_i}, the mutant {@code v = x_i + F (x_r - x_i)} ({@code x_r} another individual,
  * uniformly drawn) and the trial {@code u} by binomial crossover per crossover block of the bounds
  * ({@code u} takes a block from {@code v} with probability {@code CR}, one block always), and asks
- * for the {@code individuals} populations "current population with {@code x_i} replaced by {@code
- * u_i}", scored in one parallel round. Greedy rule: the trial whose merged population scores best
- * replaces its parent when that score beats the current population's, so the kept population's
- * score is always one that was measured (the paper tries trials one at a time and keeps each
- * improving one; here one improving trial per generation is kept, so a generation runs in
- * parallel).
+ * for the populations "current population with {@code x_i} replaced by {@code u_i}", scored in one
+ * parallel round: {@code trials} of them, for individual {@code t mod individuals} in trial {@code
+ * t} (by default one per individual, as in the paper; more give a generation more parallel work).
+ * Greedy rule: the trial whose merged population scores best replaces its parent when that score
+ * beats the current population's, so the kept population's score is always one that was measured
+ * (the paper tries trials one at a time and keeps each improving one; here one improving trial per
+ * generation is kept, so a generation runs in parallel).
  */
 public final class EvolverSearch extends AbstractStrategy {
   private final int individuals;
+  private final int trials;
   private final int d;
   private final double f;
   private final double cr;
@@ -38,10 +40,12 @@ public final class EvolverSearch extends AbstractStrategy {
    * @param initial the starting population (by default each source alone)
    */
   public EvolverSearch(
-      Bounds bounds, int individuals, double f, double cr, Genome initial, long seed) {
+      Bounds bounds, int individuals, int trials, double f, double cr, Genome initial, long seed) {
     super(bounds, seed);
     Preconditions.checkArgument(
         individuals >= 2, "Invalid Evolver population: %s individuals (at least 2)", individuals);
+    Preconditions.checkArgument(
+        trials >= 1, "Invalid Evolver trials per generation (populationSize): %s", trials);
     Preconditions.checkArgument(
         n % individuals == 0,
         "Invalid Evolver genome: %s genes for %s individuals",
@@ -52,6 +56,7 @@ public final class EvolverSearch extends AbstractStrategy {
     Preconditions.checkArgument(initial != null, "Evolver needs an initial population");
     bounds.checkGenome(initial, "The initial population");
     this.individuals = individuals;
+    this.trials = trials;
     this.d = n / individuals;
     this.f = f;
     this.cr = cr;
@@ -69,8 +74,9 @@ public final class EvolverSearch extends AbstractStrategy {
     if (Double.isNaN(fitness)) {
       return List.of(new Genome(population));
     }
-    List<Genome> out = new ArrayList<>(individuals);
-    for (int i = 0; i < individuals; i++) {
+    List<Genome> out = new ArrayList<>(trials);
+    for (int t = 0; t < trials; t++) {
+      int i = t % individuals;
       int r = rng.otherThan(individuals, i);
       boolean[] fromMutant = new boolean[blockCount];
       int forced = rng.nextInt(blockCount);

@@ -25,7 +25,8 @@ import java.util.Map;
  *   <li>{@code elitist-gaussian}: populationSize [10], elite [3], sigma [0.1 of the width]; needs
  *       the same bounds on every gene.
  *   <li>{@code evolver} ({@link EvolverSearch}, genomes are whole populations): individuals (set by
- *       the run: one per source), F [0.5], CR [0.5]; starts from the first initial genome.
+ *       the run: one per source), populationSize [individuals] (trials per generation), F [0.5], CR
+ *       [0.5]; starts from the first initial genome.
  * </ul>
  */
 public final class Strategies {
@@ -173,6 +174,7 @@ public final class Strategies {
     return new EvolverSearch(
         bounds,
         o.getInt("individuals", 0),
+        o.getInt("populationSize", o.getInt("individuals", 0)),
         o.getDouble("F", 0.5),
         o.getDouble("CR", 0.5),
         initial.get(0),

@@ -48,7 +48,9 @@ class EvolverSearchTest {
         StoppingRules.none());
   }
 
-  /** A made-up merged score: how close the population's mean coefficients are to (0.5, 0.3, 0.2). */
+  /**
+   * A made-up merged score: how close the population's mean coefficients are to (0.5, 0.3, 0.2).
+   */
   private static double score(Genome g) {
     double[] target = {0.5, 0.3, 0.2};
     double loss = 0;
