@@ -133,6 +133,21 @@ public final class EvolverRun {
     return population;
   }
 
+  /**
+   * The population of the sources themselves (individual {@code i} is source {@code i}, in every
+   * cell): merged, it is the final method's plain merge of the sources.
+   */
+  public static double[] sourcesAlone(int sources, int cells) {
+    int d = sources * cells;
+    double[] genome = new double[sources * d];
+    for (int i = 0; i < sources; i++) {
+      for (int c = 0; c < cells; c++) {
+        genome[i * d + i * cells + c] = 1;
+      }
+    }
+    return genome;
+  }
+
   /** Source {@code i}'s statistics data: configured, or its folder's train.jsonl. */
   static String data(RunSettings settings, EvalSpec spec, int i) {
     List<String> data = settings.finalMerge().data();
@@ -153,16 +168,10 @@ public final class EvolverRun {
     double[] lower = new double[n * d];
     double[] upper = new double[n * d];
     int[] blocks = new int[n * d];
-    double[] start = new double[n * d];
-    for (int i = 0; i < n; i++) {
-      for (int k = 0; k < n; k++) {
-        for (int c = 0; c < cells; c++) {
-          int at = i * d + k * cells + c;
-          upper[at] = 1;
-          blocks[at] = c;
-          start[at] = i == k ? 1 : 0;
-        }
-      }
+    double[] start = sourcesAlone(n, cells);
+    for (int at = 0; at < n * d; at++) {
+      upper[at] = 1;
+      blocks[at] = at % cells;
     }
     RunSettings.SearchSettings s = settings.search();
     Map<String, Object> options = new LinkedHashMap<>(s.options());
