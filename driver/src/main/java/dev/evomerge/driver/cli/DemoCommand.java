@@ -233,8 +233,7 @@ final class DemoCommand {
 
   /**
    * An Evolver run over the experts (no base): the population merged with {@code merge}, each
-   * expert's statistics on its own training data, crossover by cell (2 layer groups x attention,
-   * MLP, the rest).
+   * expert's statistics on its own training data, crossover by cell (attention, MLP, the rest).
    */
   static List<String> evolverSets(
       List<String> sets, TrainedZoo.Zoo zoo, String merge, String name) {
@@ -244,7 +243,6 @@ final class DemoCommand {
     out.add("evomerge.search.final-merge=" + merge);
     out.add("evomerge.merge.method=linear");
     out.add("evomerge.merge.genes=[weight]");
-    out.add("evomerge.merge.layer-groups=2");
     out.add("evomerge.merge.filters=[self_attn, mlp]");
     out.add("evomerge.models.base=null");
     StringBuilder data = new StringBuilder("[");
