@@ -377,6 +377,8 @@ public final class ConfigLoader {
     check(c, shards > 0, p + "shards", "must be positive");
     long maxGramBytes = c.getBytes(p + "max-gram-bytes");
     check(c, maxGramBytes > 0, p + "max-gram-bytes", "must be positive");
+    int gramBlock = c.getInt(p + "gram-block");
+    check(c, gramBlock >= 0, p + "gram-block", "must not be negative (0: full Gram matrices)");
     return new RunSettings.FinalMergeSettings(
         method,
         c.getObject("evomerge.search.final-merge-parameters").unwrapped(),
@@ -384,7 +386,8 @@ public final class ConfigLoader {
         maxRows,
         maxLength,
         shards,
-        maxGramBytes);
+        maxGramBytes,
+        gramBlock);
   }
 
   /**

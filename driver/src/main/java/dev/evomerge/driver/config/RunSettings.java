@@ -53,6 +53,7 @@ public record RunSettings(
    * @param maxLength tokens per row
    * @param shards Spark partitions of the statistics job
    * @param maxGramBytes bound on each source's Gram matrices
+   * @param gramBlock 0, or the block size of block-diagonal Gram matrices of large layers
    */
   public record FinalMergeSettings(
       String method,
@@ -61,9 +62,10 @@ public record RunSettings(
       int maxRows,
       int maxLength,
       int shards,
-      long maxGramBytes) {
+      long maxGramBytes,
+      int gramBlock) {
     public static final FinalMergeSettings NONE =
-        new FinalMergeSettings("none", Map.of(), List.of(), 256, 128, 4, 8L << 30);
+        new FinalMergeSettings("none", Map.of(), List.of(), 256, 128, 4, 8L << 30, 0);
 
     public FinalMergeSettings {
       parameters = Map.copyOf(parameters);

@@ -224,7 +224,8 @@ public final class EvolverRun {
               "source-" + i, spec.sourceUris().get(i), population.statistics().get(i), texts));
     }
     // both kinds always, so switching between fisher and regmean reuses one cached computation
-    StatisticsOptions options = new StatisticsOptions(true, true, f.maxLength(), f.maxGramBytes());
+    StatisticsOptions options =
+        new StatisticsOptions(true, true, f.maxLength(), f.maxGramBytes(), f.gramBlock());
     long t0 = System.nanoTime();
     List<StatisticsJob.Outcome> outcomes;
     try {

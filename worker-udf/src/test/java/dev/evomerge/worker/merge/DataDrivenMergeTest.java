@@ -295,6 +295,35 @@ class DataDrivenMergeTest {
   }
 
   /** {@code X^T X} of a row-major {@code [rows, cols]} X. */
+  @Test
+  void blockDiagonalRegmeanIsRegmeanWithTheOffBlockEntriesZero() {
+    // [out 3, in 4], blocks of 2: the stored [2, 2, 2] against the full [4, 4] with zeros
+    float[] w1 = randoms(21, 12);
+    float[] w2 = randoms(22, 12);
+    float[][] full = {gram(randoms(23, 24), 6, 4), gram(randoms(24, 24), 6, 4)};
+    Stats zeroed = new Stats();
+    Stats blocked = new Stats();
+    for (int m = 0; m < 2; m++) {
+      float[] z = new float[16];
+      float[] b = new float[8];
+      for (int i = 0; i < 4; i++) {
+        for (int j = 0; j < 4; j++) {
+          if (i / 2 == j / 2) {
+            z[i * 4 + j] = full[m][i * 4 + j];
+            b[(i / 2) * 4 + (i % 2) * 2 + j % 2] = full[m][i * 4 + j];
+          }
+        }
+      }
+      zeroed.put(Kind.GRAM, "m" + m, "t", new long[] {4, 4}, z);
+      blocked.put(Kind.GRAM, "m" + m, "t", new long[] {2, 2, 2}, b);
+    }
+    List<Map<String, Object>> perModel = List.of(Map.of("weight", 1.0), Map.of("weight", 2.0));
+    Map<String, Object> alpha = Map.of("alpha", 0.4);
+    float[] expected = merge("regmean", new Shape(3, 4), alpha, perModel, zeroed, w1, w2);
+    float[] got = merge("regmean", new Shape(3, 4), alpha, perModel, blocked, w1, w2);
+    assertClose(expected, got, 1e-4);
+  }
+
   static float[] gram(float[] x, int rows, int cols) {
     float[] g = new float[cols * cols];
     for (int i = 0; i < cols; i++) {
