@@ -95,13 +95,31 @@ class EvolverRunTest {
 
   @Test
   void evolvesThePopulationMergesItWithRegmeanAndWritesReproducibleRecipes() throws Exception {
-    RunSettings settings = settings();
+    // block-diagonal Gram matrices (16 x 16 blocks of the 64 and 176 inputs) all the way through
+    RunSettings settings = settings("evomerge.statistics.gram-block=16");
     Preflight.CheckedRun checked = Preflight.check(settings);
     ByteArrayOutputStream log = new ByteArrayOutputStream();
     PrintStream out = new PrintStream(log, true, StandardCharsets.UTF_8);
     checked = EvolverRun.prepareStatistics(TestSpark.session(), settings, checked, out);
     assertTrue(log.toString(StandardCharsets.UTF_8).contains("computed"), log.toString());
     assertEquals(3, checked.spec().population().statisticsKeys().size());
+    dev.evomerge.worker.merge.StatisticsFolder gram =
+        dev.evomerge.worker.merge.StatisticsFolder.open(
+            Map.of("s0", checked.spec().population().statistics().get(0)),
+            java.util.Set.of(dev.evomerge.worker.merge.MergeStatistics.Kind.GRAM),
+            new Configuration());
+    org.junit.jupiter.api.Assertions.assertArrayEquals(
+        new long[] {4, 16, 16},
+        gram.shape(
+            dev.evomerge.worker.merge.MergeStatistics.Kind.GRAM,
+            "s0",
+            "model.layers.0.self_attn.q_proj.weight"));
+    org.junit.jupiter.api.Assertions.assertArrayEquals(
+        new long[] {11, 16, 16},
+        gram.shape(
+            dev.evomerge.worker.merge.MergeStatistics.Kind.GRAM,
+            "s0",
+            "model.layers.1.mlp.down_proj.weight"));
     // cached with the model: a second preparation computes nothing
     log.reset();
     Preflight.CheckedRun again =
