@@ -229,8 +229,15 @@ public final class EvolverRun {
     long t0 = System.nanoTime();
     List<StatisticsJob.Outcome> outcomes;
     try {
-      outcomes = StatisticsJob.run(spark, sources, options, spec.hadoopConf(), f.shards());
-    } catch (IllegalArgumentException e) {
+      try {
+        outcomes = StatisticsJob.run(spark, sources, options, spec.hadoopConf(), f.shards());
+      } catch (StatisticsJob.NonFiniteStatistics e) {
+        // seen once in the demo and not reproduced: the models written are reused, the others
+        // computed again, once
+        out.println(e.getMessage() + "; computing them again");
+        outcomes = StatisticsJob.run(spark, sources, options, spec.hadoopConf(), f.shards());
+      }
+    } catch (IllegalArgumentException | IllegalStateException e) {
       throw new RunError(e.getMessage() + " (evomerge.statistics)", e);
     }
     List<String> keys = new ArrayList<>();
