@@ -31,7 +31,12 @@ class EvolverResumeTest {
     TestSpark.session();
   }
 
-  private List<String> sets(int generations) {
+  private String sources;
+
+  private List<String> sets(int generations) throws Exception {
+    if (sources == null) {
+      sources = ToyFixtures.copiedSources(Files.createDirectories(tmp.resolve("sources")));
+    }
     ToyZoo.Zoo zoo = ToyFixtures.zoo();
     return new ArrayList<>(
         List.of(
@@ -48,7 +53,8 @@ class EvolverResumeTest {
                 + zoo.testSet()
                 + "\"]",
             "evomerge.statistics.max-rows=4",
-            "evomerge.statistics.max-length=24"));
+            "evomerge.statistics.max-length=24",
+            "evomerge.models.sources=" + sources));
   }
 
   private static Path only(Path root) throws Exception {

@@ -37,6 +37,13 @@ class EvolverRunTest {
 
   @TempDir Path tmp;
 
+  private String sources;
+
+  @org.junit.jupiter.api.BeforeEach
+  void copySources() throws Exception {
+    sources = ToyFixtures.copiedSources(Files.createDirectories(tmp.resolve("sources")));
+  }
+
   private RunSettings settings(String... extra) throws Exception {
     Path conf = tmp.resolve("run.conf");
     Files.writeString(conf, ToyFixtures.config(tmp.resolve("runs")));
@@ -54,7 +61,8 @@ class EvolverRunTest {
                 "evomerge.statistics.data=" + data,
                 "evomerge.statistics.max-rows=6",
                 "evomerge.statistics.max-length=24",
-                "evomerge.statistics.shards=2"));
+                "evomerge.statistics.shards=2",
+                "evomerge.models.sources=" + sources));
     sets.addAll(List.of(extra));
     return ConfigLoader.load(conf.toFile(), sets);
   }
