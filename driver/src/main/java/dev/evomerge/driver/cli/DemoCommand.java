@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.evomerge.driver.config.ConfigError;
 import dev.evomerge.driver.config.ConfigLoader;
 import dev.evomerge.driver.config.RunSettings;
+import dev.evomerge.driver.run.EvolverRun;
 import dev.evomerge.driver.run.HeldOutEvaluation;
 import dev.evomerge.driver.run.Preflight;
 import dev.evomerge.driver.run.RunError;
@@ -14,6 +15,9 @@ import dev.evomerge.driver.spark.SparkGenerationEvaluator;
 import dev.evomerge.driver.spark.SparkSessions;
 import dev.evomerge.driver.zoo.TrainedZoo;
 import dev.evomerge.driver.zoo.ZooSettings;
+import dev.evomerge.worker.eval.CandidateSpec;
+import dev.evomerge.worker.eval.EvalSpec;
+import dev.evomerge.worker.eval.PopulationSpec;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -41,7 +45,7 @@ import org.apache.spark.sql.SparkSession;
 final class DemoCommand {
   static final String USAGE =
       """
-      usage: evomerge demo [--home DIR] [--strategies cmaes,de,ga] [--set key=value ...]
+      usage: evomerge demo [--home DIR] [--strategies cmaes,de,ga,evolver] [--set key=value ...]
 
       Trains the zoo into DIR/work/zoo (once, with a progress bar): a small Llama base
       pretrained on a mixed corpus and four experts fine-tuned from it (math word problems,
@@ -55,7 +59,7 @@ final class DemoCommand {
       --set overrides keys of every run. DIR defaults to $EVOMERGE_HOME or the current
       directory.""";
 
-  static final List<String> STRATEGIES = List.of("cmaes", "de", "ga");
+  static final List<String> STRATEGIES = List.of("cmaes", "de", "ga", EvolverRun.STRATEGY);
 
   /**
    * The demo's tasks with their weight in the fitness (dev and test alike): the weighted mean
@@ -158,9 +162,22 @@ final class DemoCommand {
                 }));
     try {
       Map<String, Path> runs = new LinkedHashMap<>();
+      Map<String, Path> evolverRuns = new LinkedHashMap<>();
       for (String strategy : strategies) {
         out.println();
         out.println("== evolutionary search: " + strategy + " ==");
+        if (strategy.equals(EvolverRun.STRATEGY)) {
+          // Evolver: the population evolved, merged by averaging, then by RegMean
+          for (String merge : List.of("average", "regmean")) {
+            String name = merge.equals("average") ? "evolver" : "evolver-regmean";
+            int rc = RunCommand.execute(config, evolverSets(sets, zoo, merge, name), out, err);
+            if (rc != 0) {
+              return rc;
+            }
+            evolverRuns.put(name, latestRun(demoDir, name));
+          }
+          continue;
+        }
         List<String> withStrategy = new ArrayList<>(sets);
         withStrategy.add("evomerge.search.strategy=" + strategy);
         withStrategy.add("evomerge.run.name=" + strategy);
@@ -179,7 +196,22 @@ final class DemoCommand {
               (spec, rows) ->
                   new SparkGenerationEvaluator(
                       spark, spec, rows, settings.eval().shards(), settings.eval().gpusPerTask()));
-      List<Row> table = table(runs, untuned, settings.mergeMethod());
+      if (!evolverRuns.isEmpty()) {
+        untuned = new ArrayList<>(untuned);
+        untuned.addAll(dataDrivenMerges(config, sets, zoo, spark, out));
+      }
+      Map<String, Path> all = new LinkedHashMap<>(runs);
+      all.putAll(evolverRuns);
+      List<Row> table = table(all, untuned, settings.mergeMethod());
+      for (Map.Entry<String, Path> run : evolverRuns.entrySet()) {
+        for (JsonNode m : readJson(run.getValue().resolve("test-evaluation.json")).get("models")) {
+          if (m.get("model").asText().startsWith("evolved")) {
+            Row r = row(m.get("model").asText(), m);
+            String label = run.getKey().equals("evolver") ? "Evolver" : "Evolver+RegMean";
+            table.add(new Row(label, r.fitness(), r.metrics(), r.error()));
+          }
+        }
+      }
       String md = markdown(table, checked);
       out.println();
       out.println(
@@ -197,6 +229,68 @@ final class DemoCommand {
         spark.stop();
       }
     }
+  }
+
+  /**
+   * An Evolver run over the experts (no base): the population merged with {@code merge}, each
+   * expert's statistics on its own training data, crossover by cell (attention, MLP, the rest).
+   */
+  static List<String> evolverSets(
+      List<String> sets, TrainedZoo.Zoo zoo, String merge, String name) {
+    List<String> out = new ArrayList<>(sets);
+    out.add("evomerge.search.strategy=" + EvolverRun.STRATEGY);
+    out.add("evomerge.run.name=" + name);
+    out.add("evomerge.search.final-merge=" + merge);
+    out.add("evomerge.merge.method=linear");
+    out.add("evomerge.merge.genes=[weight]");
+    out.add("evomerge.merge.filters=[self_attn, mlp]");
+    out.add("evomerge.models.base=null");
+    StringBuilder data = new StringBuilder("[");
+    for (Path expert : zoo.experts()) {
+      Path train = zoo.dir().resolve("data").resolve(expert.getFileName() + "-train.jsonl");
+      data.append(data.length() == 1 ? "" : ", ").append(quote(train.toString()));
+    }
+    out.add("evomerge.statistics.data=" + data + "]");
+    return out;
+  }
+
+  /**
+   * Fisher and RegMean merges of the experts themselves (each at weight 1, its statistics on its
+   * training data: those the Evolver+RegMean run computed, reused), on the test splits.
+   */
+  private static List<HeldOutEvaluation.Entry> dataDrivenMerges(
+      File config, List<String> sets, TrainedZoo.Zoo zoo, SparkSession spark, PrintStream out) {
+    RunSettings s = ConfigLoader.load(config, evolverSets(sets, zoo, "regmean", "statistics"));
+    Preflight.CheckedRun checked = EvolverRun.prepareStatistics(spark, s, Preflight.check(s), out);
+    EvalSpec base = checked.spec().withTasks(checked.testFitness().tasks());
+    double[] alone = EvolverRun.sourcesAlone(base.sourceUris().size(), base.layout().cells());
+    List<HeldOutEvaluation.Entry> entries = new ArrayList<>();
+    for (String method : List.of("fisher", "regmean")) {
+      PopulationSpec p = base.population();
+      EvalSpec spec =
+          base.withPopulation(
+              new PopulationSpec(
+                  method,
+                  method.equals("regmean") ? p.parameters() : Map.of(),
+                  p.statistics(),
+                  p.statisticsKeys()));
+      try (SparkGenerationEvaluator e =
+          new SparkGenerationEvaluator(spark, spec, checked.testRows(), s.eval().shards())) {
+        var r =
+            e.evaluate("evomerge held-out: " + method, List.of(new CandidateSpec(0, alone)))
+                .get(0L);
+        String label = method.equals("fisher") ? "Fisher (untuned)" : "RegMean (untuned)";
+        entries.add(
+            r.isFailed()
+                ? new HeldOutEvaluation.Entry(label, Double.NaN, Map.of(), r.error())
+                : new HeldOutEvaluation.Entry(
+                    label,
+                    checked.testFitness().fitness(r.tasks()),
+                    checked.testFitness().metrics(r.tasks()),
+                    null));
+      }
+    }
+    return entries;
   }
 
   /** Sources, base, tokenizer, dev and test tasks of the zoo, as --set overrides. */
@@ -285,6 +379,9 @@ final class DemoCommand {
         String name = m.get("model").asText();
         Row row = row(name, m);
         if (name.startsWith("evolved")) {
+          if (run.getKey().startsWith(EvolverRun.STRATEGY)) {
+            continue; // Evolver's rows are labelled by their merge, after the others
+          }
           evolved.add(
               new Row(
                   (name.startsWith("evolved path") ? "evolved path" : "evolved " + method)

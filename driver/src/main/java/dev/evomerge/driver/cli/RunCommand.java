@@ -125,6 +125,8 @@ public final class RunCommand {
     try {
       // Parquet and CSV tasks are read with Spark's reader, before the first generation
       checked = DevFrames.read(spark, checked);
+      // Evolver with fisher/regmean: the sources' statistics, on the cluster (or cached)
+      checked = dev.evomerge.driver.run.EvolverRun.prepareStatistics(spark, settings, checked, out);
     } catch (RunError e) {
       folder.writeStatus("failed", e.getMessage());
       folder.close();

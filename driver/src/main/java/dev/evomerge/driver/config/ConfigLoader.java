@@ -178,7 +178,8 @@ public final class ConfigLoader {
       if (parts.get(0).equals("spark")
           || joined.startsWith("spark.")
           || joined.startsWith("evomerge.search.options.")
-          || joined.startsWith("evomerge.merge.parameters.")) {
+          || joined.startsWith("evomerge.merge.parameters.")
+          || joined.startsWith("evomerge.search.final-merge-parameters.")) {
         // passed through: Spark's keys to Spark, strategy options to the strategy's own checks
         continue;
       }
@@ -339,7 +340,57 @@ public final class ConfigLoader {
         c.getBoolean("evomerge.run.record-examples"),
         new RunSettings.LayoutSettings(layerGroups, filters, softmax),
         dataFlow(c, sources.size()),
-        maxShardBytes);
+        maxShardBytes,
+        finalMerge(c, strategy, sources.size()));
+  }
+
+  /** {@code evomerge.search.final-merge}, its parameters and {@code evomerge.statistics.*}. */
+  private static RunSettings.FinalMergeSettings finalMerge(Config c, String strategy, int sources) {
+    String key = "evomerge.search.final-merge";
+    List<String> methods = List.of("none", "average", "fisher", "regmean");
+    String method = c.getString(key);
+    check(c, methods.contains(method), key, "must be one of " + methods + nearest(method, methods));
+    check(
+        c,
+        !strategy.equals("evolver") || !method.equals("none"),
+        key,
+        "must be average, fisher or regmean with evomerge.search.strategy = evolver (the merge of"
+            + " its population)");
+    check(
+        c,
+        strategy.equals("evolver") || method.equals("none"),
+        key,
+        "merges an Evolver population: it needs evomerge.search.strategy = evolver (got "
+            + strategy
+            + ")");
+    String p = "evomerge.statistics.";
+    List<String> data = c.getStringList(p + "data");
+    check(
+        c,
+        data.isEmpty() || data.size() == sources,
+        p + "data",
+        "must list one file per source ("
+            + sources
+            + " in evomerge.models.sources), or be empty for each source's train.jsonl");
+    int maxRows = c.getInt(p + "max-rows");
+    check(c, maxRows >= 0, p + "max-rows", "must not be negative");
+    int maxLength = c.getInt(p + "max-length");
+    check(c, maxLength >= 2, p + "max-length", "must be at least 2");
+    int shards = c.getInt(p + "shards");
+    check(c, shards > 0, p + "shards", "must be positive");
+    long maxGramBytes = c.getBytes(p + "max-gram-bytes");
+    check(c, maxGramBytes > 0, p + "max-gram-bytes", "must be positive");
+    int gramBlock = c.getInt(p + "gram-block");
+    check(c, gramBlock >= 0, p + "gram-block", "must not be negative (0: full Gram matrices)");
+    return new RunSettings.FinalMergeSettings(
+        method,
+        c.getObject("evomerge.search.final-merge-parameters").unwrapped(),
+        data,
+        maxRows,
+        maxLength,
+        shards,
+        maxGramBytes,
+        gramBlock);
   }
 
   /**

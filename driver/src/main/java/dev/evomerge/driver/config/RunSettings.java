@@ -32,7 +32,8 @@ public record RunSettings(
     boolean recordExamples,
     LayoutSettings layout,
     DataFlowSettings dataFlow,
-    long maxShardBytes) {
+    long maxShardBytes,
+    FinalMergeSettings finalMerge) {
 
   public RunSettings {
     layout = layout == null ? LayoutSettings.GLOBAL : layout;
@@ -40,6 +41,43 @@ public record RunSettings(
     genes = List.copyOf(genes);
     mergeParameters = Map.copyOf(mergeParameters);
     spark = Map.copyOf(spark);
+    finalMerge = finalMerge == null ? FinalMergeSettings.NONE : finalMerge;
+  }
+
+  /**
+   * {@code evomerge.search.final-merge}, its parameters, and {@code evomerge.statistics.*}: the
+   * merge of an Evolver population and the sources' statistics it weighs with.
+   *
+   * @param method none, average, fisher or regmean
+   * @param parameters the method's global parameters
+   * @param data per source, its statistics data (JSON lines); empty: each source's train.jsonl
+   * @param maxRows rows per source (0: all)
+   * @param maxLength tokens per row
+   * @param shards Spark partitions of the statistics job
+   * @param maxGramBytes bound on each source's Gram matrices
+   * @param gramBlock 0, or the block size of block-diagonal Gram matrices of large layers
+   */
+  public record FinalMergeSettings(
+      String method,
+      Map<String, Object> parameters,
+      List<String> data,
+      int maxRows,
+      int maxLength,
+      int shards,
+      long maxGramBytes,
+      int gramBlock) {
+    public static final FinalMergeSettings NONE =
+        new FinalMergeSettings("none", Map.of(), List.of(), 256, 128, 4, 8L << 30, 0);
+
+    public FinalMergeSettings {
+      parameters = Map.copyOf(parameters);
+      data = List.copyOf(data);
+    }
+
+    /** Whether the merge weighs with statistics (fisher, regmean). */
+    public boolean needsStatistics() {
+      return method.equals("fisher") || method.equals("regmean");
+    }
   }
 
   /**

@@ -218,6 +218,9 @@ public final class GenerationLoop {
   }
 
   public static SearchRun newSearch(RunSettings settings) {
+    if (EvolverRun.enabled(settings)) {
+      return EvolverRun.newSearch(settings);
+    }
     return newSearch(settings, seedGenomes(settings, i -> true), Map.of());
   }
 
@@ -321,6 +324,10 @@ public final class GenerationLoop {
       DataFlowRun.writeBest(settings, checked, best, folder, console);
       return;
     }
+    if (checked.spec().population() != null) {
+      EvolverRun.writeBest(settings, checked, best, folder, console);
+      return;
+    }
     double[] genome = best.genome().genes();
     ObjectNode provenance = RunFolder.JSON.createObjectNode();
     ObjectNode origin = provenance.putObject("evomerge");
@@ -371,6 +378,10 @@ public final class GenerationLoop {
     if (checked.spec().dataFlow() != null) {
       md.append("- search space: data flow (layer paths), ");
       md.append(checked.spec().dataFlow().slots()).append(" slots + scaling matrix");
+    } else if (checked.spec().population() != null) {
+      md.append("- Evolver: the population of ").append(checked.spec().sourceUris().size());
+      md.append(" individuals over the sources, merged with `");
+      md.append(settings.finalMerge().method()).append('`');
     } else {
       md.append("- merge method: `").append(settings.mergeMethod()).append("`, genes ");
       md.append(settings.genes()).append(" per source");
@@ -464,9 +475,11 @@ public final class GenerationLoop {
       String yaml =
           checked.spec().dataFlow() != null
               ? DataFlowRun.describe(checked.spec(), candidate.weights())
-              : RecipeYaml.write(
-                  MergedModelWriter.recipe(
-                      checked.spec(), candidate.weights(), settings.outDtype()));
+              : checked.spec().population() != null
+                  ? EvolverRun.describe(checked.spec(), candidate.weights(), settings.outDtype())
+                  : RecipeYaml.write(
+                      MergedModelWriter.recipe(
+                          checked.spec(), candidate.weights(), settings.outDtype()));
       byte[] digest =
           java.security.MessageDigest.getInstance("SHA-256")
               .digest(yaml.getBytes(java.nio.charset.StandardCharsets.UTF_8));

@@ -186,6 +186,9 @@ public final class Preflight {
                 .recordExamples(settings.recordExamples())
                 .layout(layout(settings.layout(), first, config))
                 .build();
+    if (EvolverRun.enabled(settings)) {
+      spec = spec.withPopulation(EvolverRun.population(settings, spec, conf));
+    }
     checkMergeParameters(spec);
     if (dataFlow != null) {
       spec = spec.withDataFlow(dataFlow(dataFlow, folders, settings.seed()));
@@ -291,8 +294,9 @@ public final class Preflight {
       throw new RunError(
           "Merge method "
               + spec.method()
-              + " needs per-model statistics, which the search does not read yet:"
-              + " use it with evomerge merge (evomerge.merge.method)");
+              + " needs per-model statistics, which the search does not read per candidate:"
+              + " use it as evomerge.search.final-merge with evomerge.search.strategy = evolver,"
+              + " or with evomerge merge (evomerge.merge.method)");
     }
     double[] probe = new double[spec.genomeLength()];
     java.util.Arrays.fill(probe, 0.5);

@@ -156,6 +156,11 @@ public final class WarmStart {
     if (warmStart == null) {
       return GenerationLoop.newSearch(settings);
     }
+    if (EvolverRun.enabled(settings)) {
+      throw new RunError(
+          "--warm-start does not apply to evomerge.search.strategy = evolver (its population is"
+              + " the sources)");
+    }
     String run;
     if (warmStart.equals(RunPointers.LATEST) || warmStart.equals(RunPointers.CHAMPION)) {
       java.util.Optional<String> named = RunPointers.read(settings.outputRoot(), warmStart, conf);

@@ -24,11 +24,14 @@ import java.util.Map;
  *       etaCrossover [15], etaMutation [20], mutationRate [0 = 1/n].
  *   <li>{@code elitist-gaussian}: populationSize [10], elite [3], sigma [0.1 of the width]; needs
  *       the same bounds on every gene.
+ *   <li>{@code evolver} ({@link EvolverSearch}, genomes are whole populations): individuals (set by
+ *       the run: one per source), populationSize [individuals] (trials per generation), F [0.5], CR
+ *       [0.5]; starts from the first initial genome.
  * </ul>
  */
 public final class Strategies {
   public static final List<String> NAMES =
-      List.of("random", "de", "cmaes", "ga", "nsga2", "elitist-gaussian");
+      List.of("random", "de", "cmaes", "ga", "nsga2", "elitist-gaussian", "evolver");
 
   private Strategies() {}
 
@@ -64,6 +67,7 @@ public final class Strategies {
                   initial,
                   seed);
           case "elitist-gaussian" -> elitist(o, bounds, seed);
+          case "evolver" -> evolver(o, bounds, initial, seed);
           default ->
               throw new IllegalArgumentException(
                   String.format(
@@ -160,6 +164,20 @@ public final class Strategies {
             o.getDouble("mutationRate", d.mutationRate()),
             o.getDouble("mutationSigma", d.mutationSigma())),
         initial,
+        seed);
+  }
+
+  private static SearchStrategy evolver(Options o, Bounds bounds, List<Genome> initial, long seed) {
+    if (initial.isEmpty()) {
+      throw new IllegalArgumentException("evolver needs its initial population (the sources)");
+    }
+    return new EvolverSearch(
+        bounds,
+        o.getInt("individuals", 0),
+        o.getInt("populationSize", o.getInt("individuals", 0)),
+        o.getDouble("F", 0.5),
+        o.getDouble("CR", 0.5),
+        initial.get(0),
         seed);
   }
 

@@ -165,16 +165,51 @@ public final class StatisticsJob {
     } finally {
       spec.destroy();
     }
+    List<String> broken = new ArrayList<>();
     for (Source s : sources) {
       ModelStatistics sum = sums.get(s.name());
       if (sum == null) {
+        continue;
+      }
+      String bad = firstNonFinite(sum);
+      if (bad != null) {
+        // never cached: a later call computes this model again
+        broken.add(s.name() + " (" + bad + ")");
         continue;
       }
       sum.write(s.folder(), conf);
       writeMarker(s.folder(), conf, keys.get(s.name()), sum);
       outcomes.add(new Outcome(s.name(), s.folder(), false, sum.sequences(), sum.tokens()));
     }
+    if (!broken.isEmpty()) {
+      throw new NonFiniteStatistics(
+          "Non-finite statistics (NaN or infinity), not written, for model(s) " + broken);
+    }
     return outcomes;
+  }
+
+  /** Some model's sums came back with NaN or infinite entries; the others were written. */
+  public static final class NonFiniteStatistics extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    NonFiniteStatistics(String message) {
+      super(message);
+    }
+  }
+
+  /** The first tensor (and kind) with a non-finite entry, or null when all are finite. */
+  static String firstNonFinite(ModelStatistics sum) {
+    for (Map.Entry<String, Map<String, dev.evomerge.worker.io.FloatTensor>> kind :
+        Map.of("Fisher", sum.fisherSum(), "Gram", sum.gramSum()).entrySet()) {
+      for (Map.Entry<String, dev.evomerge.worker.io.FloatTensor> t : kind.getValue().entrySet()) {
+        for (float v : t.getValue().data()) {
+          if (!Float.isFinite(v)) {
+            return kind.getKey() + " of " + t.getKey();
+          }
+        }
+      }
+    }
+    return null;
   }
 
   private static String key(String versionKey, StatisticsOptions options, List<long[]> seqs) {
@@ -201,6 +236,15 @@ public final class StatisticsJob {
     } catch (IOException e) {
       return false;
     }
+  }
+
+  /**
+   * The cache key of the statistics in {@code folder} (what identifies model, data and options), or
+   * null when it holds none.
+   */
+  public static String cacheKey(String folder, Configuration conf) {
+    ObjectNode marker = readMarker(folder, conf);
+    return marker == null ? null : marker.path("key").asText(null);
   }
 
   private static ObjectNode readMarker(String folder, Configuration conf) {

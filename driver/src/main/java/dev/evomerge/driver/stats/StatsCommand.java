@@ -32,7 +32,8 @@ public final class StatsCommand {
       String.join(
           "\n",
           "usage: evomerge stats --model DIR --data FILE.jsonl [--out DIR] [--only fisher|gram]",
-          "           [--max-length N] [--shards N] [--max-gram-bytes SIZE] [--conf FILE]",
+          "           [--max-length N] [--shards N] [--max-gram-bytes SIZE] [--gram-block N]",
+          "           [--conf FILE]",
           "",
           "Computes, on Spark, the diagonal Fisher (fisher.safetensors: mean over rows of the",
           "squared gradient of the row's log-likelihood) and the Gram matrix X^T X of every linear",
@@ -47,6 +48,9 @@ public final class StatsCommand {
           "  --max-length N     tokens per row, BOS included (default 512)",
           "  --shards N         Spark partitions the rows are split over (default 4)",
           "  --max-gram-bytes SIZE  bound on the F32 Gram matrices of the model (default 8GiB)",
+          "  --gram-block N     keep only the N x N diagonal blocks of the Gram matrix of a layer",
+          "                     with more than N inputs (4 d_in N bytes instead of 4 d_in^2;",
+          "                     N must divide its input size); default 0, full matrices",
           "  --conf FILE        run config whose spark.* settings are used (default: defaults)",
           "  --help             this text");
 
@@ -63,6 +67,7 @@ public final class StatsCommand {
     int maxLength = 512;
     int shards = 4;
     long maxGramBytes = StatisticsOptions.DEFAULT_MAX_GRAM_BYTES;
+    int gramBlock = 0;
     StatisticsOptions options;
     try {
       for (int i = 0; i < args.length; i++) {
@@ -79,6 +84,7 @@ public final class StatsCommand {
           case "--conf" -> conf = Args.value(args, ++i, a);
           case "--max-length" -> maxLength = Args.positiveInt(Args.value(args, ++i, a), a);
           case "--shards" -> shards = Args.positiveInt(Args.value(args, ++i, a), a);
+          case "--gram-block" -> gramBlock = Args.positiveInt(Args.value(args, ++i, a), a);
           case "--max-gram-bytes" -> {
             String v = Args.value(args, ++i, a);
             maxGramBytes = WriteOptions.parseSize(v);
@@ -103,7 +109,8 @@ public final class StatsCommand {
               only == null || only.equals("fisher"),
               only == null || only.equals("gram"),
               maxLength,
-              maxGramBytes);
+              maxGramBytes,
+              gramBlock);
     } catch (IllegalArgumentException e) {
       err.println("evomerge stats: " + e.getMessage());
       err.println(USAGE);
@@ -167,7 +174,7 @@ public final class StatsCommand {
   }
 
   /** The {@code text} field of every non-blank line. */
-  static List<String> readTexts(String file) {
+  public static List<String> readTexts(String file) {
     List<String> lines;
     try {
       lines = Files.readAllLines(new File(file).toPath(), StandardCharsets.UTF_8);

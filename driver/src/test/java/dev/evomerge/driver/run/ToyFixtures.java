@@ -25,6 +25,25 @@ public final class ToyFixtures {
     return zoo;
   }
 
+  /**
+   * Copies of the toy zoo's sources in {@code dir}: statistics are written into each source's
+   * folder, and the zoo is shared by the test JVM's other tests.
+   */
+  public static String copiedSources(Path dir) throws Exception {
+    StringBuilder out = new StringBuilder("[");
+    for (Path source : ToyFixtures.zoo().sources()) {
+      Path copy = dir.resolve(source.getFileName());
+      Files.createDirectories(copy);
+      try (java.util.stream.Stream<Path> files = Files.list(source)) {
+        for (Path f : files.filter(Files::isRegularFile).toList()) {
+          Files.copy(f, copy.resolve(f.getFileName()));
+        }
+      }
+      out.append(out.length() == 1 ? "" : ", ").append('"').append(copy).append('"');
+    }
+    return out.append(']').toString();
+  }
+
   /** HOCON that runs a short search on the zoo, writing under {@code outputRoot}. */
   public static String config(Path outputRoot) {
     ToyZoo.Zoo z = zoo();

@@ -31,6 +31,8 @@ import java.util.Map;
  *     GeneLayout#GLOBAL}: one value per source and gene)
  * @param dataFlow a data-flow-space search (candidates are layer paths over the sources, not
  *     merges; method and genes then only serve the baselines), or null
+ * @param population candidates are whole populations merged ({@link PopulationSpec}: Evolver's
+ *     evolve-then-merge mode; method and genes then describe one individual), or null
  */
 public record EvalSpec(
     List<String> sourceUris,
@@ -47,7 +49,8 @@ public record EvalSpec(
     Map<String, String> hadoopConf,
     boolean recordExamples,
     GeneLayout layout,
-    DataFlowSpec dataFlow)
+    DataFlowSpec dataFlow,
+    PopulationSpec population)
     implements Serializable {
   public EvalSpec {
     layout = layout == null ? GeneLayout.GLOBAL : layout;
@@ -91,6 +94,7 @@ public record EvalSpec(
         hadoopConf,
         false,
         GeneLayout.GLOBAL,
+        null,
         null);
   }
 
@@ -122,7 +126,13 @@ public record EvalSpec(
         .recordExamples(false)
         .layout(GeneLayout.GLOBAL)
         .dataFlow(null)
+        .population(null)
         .build();
+  }
+
+  /** The same run with candidates that are populations merged as {@code value} says. */
+  public EvalSpec withPopulation(PopulationSpec value) {
+    return toBuilder().population(value).build();
   }
 
   /** The normalised linear merge over the same sources: a genome of one weight per source. */
@@ -135,6 +145,7 @@ public record EvalSpec(
         .global(Map.of("normalize", true))
         .layout(GeneLayout.GLOBAL)
         .dataFlow(null)
+        .population(null)
         .build();
   }
 
@@ -157,6 +168,7 @@ public record EvalSpec(
     private boolean recordExamples;
     private GeneLayout layout;
     private DataFlowSpec dataFlow;
+    private PopulationSpec population;
 
     private Builder(EvalSpec from) {
       this.from = from;
@@ -171,6 +183,7 @@ public record EvalSpec(
       this.recordExamples = from.recordExamples;
       this.layout = from.layout;
       this.dataFlow = from.dataFlow;
+      this.population = from.population;
     }
 
     public Builder sourceUris(List<String> value) {
@@ -228,6 +241,11 @@ public record EvalSpec(
       return this;
     }
 
+    public Builder population(PopulationSpec value) {
+      this.population = value;
+      return this;
+    }
+
     public EvalSpec build() {
       return new EvalSpec(
           sourceUris,
@@ -244,7 +262,8 @@ public record EvalSpec(
           from.hadoopConf,
           recordExamples,
           layout,
-          dataFlow);
+          dataFlow,
+          population);
     }
   }
 }

@@ -1,6 +1,7 @@
 package dev.evomerge.worker.eval;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.evomerge.worker.io.ComputedTensors;
@@ -11,8 +12,11 @@ import dev.evomerge.worker.io.TensorInfo;
 import dev.evomerge.worker.io.TensorSource;
 import dev.evomerge.worker.io.WriteOptions;
 import dev.evomerge.worker.merge.MergeEngine;
+import dev.evomerge.worker.merge.MergeMethod;
 import dev.evomerge.worker.merge.MergeRecipe;
+import dev.evomerge.worker.merge.MergeStatistics;
 import dev.evomerge.worker.merge.ParamValue;
+import dev.evomerge.worker.merge.PopulationMerge;
 import dev.evomerge.worker.merge.PreparedTensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -37,7 +41,10 @@ public final class MergedModelWriter {
   public static void write(
       EvalSpec spec, double[] genome, Path target, WriteOptions options, ObjectNode extraConfig) {
     Configuration conf = ResidentSources.hadoopConf(spec);
-    CandidateParams params = new CandidateParams(spec, genome);
+    PopulationSpec population = spec.population();
+    CandidateParams params = population == null ? new CandidateParams(spec, genome) : null;
+    MergeMethod method = ResidentSources.preparedMethod(spec);
+    MergeStatistics stats = ResidentSources.statistics(spec, conf);
     List<HfModelFolder> folders = new ArrayList<>();
     for (String uri : spec.sourceUris()) {
       folders.add(HfModelFolder.open(uri, conf));
@@ -64,9 +71,17 @@ public final class MergedModelWriter {
             try (NDManager tensor = manager.newSubManager()) {
               PreparedTensor prepared =
                   TensorInputs.prepare(
-                      params.method(), name, spec.sourceUris(), folders, base, tensor);
-              return MergeEngine.combine(params.method(), prepared, params.resolve(name), tensor)
-                  .toFloatArray();
+                      method, name, spec.sourceUris(), folders, base, tensor, stats);
+              NDArray out =
+                  population == null
+                      ? MergeEngine.combine(method, prepared, params.resolve(name), tensor)
+                      : PopulationMerge.combine(
+                          method,
+                          population.parameters(),
+                          prepared,
+                          PopulationSpec.coefficients(spec, genome, name),
+                          tensor);
+              return out.toFloatArray();
             }
           },
           folders.get(0));
@@ -140,6 +155,42 @@ public final class MergedModelWriter {
         null,
         spec.seed(),
         null);
+  }
+
+  /**
+   * A population candidate as recipes: {@code individual-i} for each individual (a linear merge of
+   * the sources, {@link #recipe}), then the last entry, the population merge over the models named
+   * {@code individual-0 ...} with weight 1 each (fisher and regmean read each individual's
+   * statistics from its source's folder: {@code --statistics individual-i=DIR}).
+   */
+  public static Map<String, MergeRecipe> populationRecipes(
+      EvalSpec spec, double[] genome, String outDtype) {
+    PopulationSpec population = spec.population();
+    EvalSpec individual = spec.withPopulation(null);
+    Map<String, MergeRecipe> out = new LinkedHashMap<>();
+    List<MergeRecipe.InputModel> models = new ArrayList<>();
+    for (int i = 0; i < spec.sourceUris().size(); i++) {
+      String name = "individual-" + i;
+      out.put(name, recipe(individual, PopulationSpec.individual(spec, genome, i), outDtype));
+      models.add(new MergeRecipe.InputModel(name, Map.of("weight", new ParamValue.Scalar(1.0))));
+    }
+    Map<String, ParamValue> global = new LinkedHashMap<>();
+    population.parameters().forEach((k, v) -> global.put(k, new ParamValue.Scalar(v)));
+    out.put(
+        "population",
+        new MergeRecipe(
+            population.method(),
+            null,
+            models,
+            null,
+            global,
+            "float32",
+            outDtype,
+            null,
+            null,
+            spec.seed(),
+            null));
+    return out;
   }
 
   /** Source {@code i}'s parameters in layer group {@code group}: scalars, or a filter list. */

@@ -10,7 +10,9 @@ import dev.evomerge.worker.io.SafetensorsFile;
 import dev.evomerge.worker.io.TensorInfo;
 import dev.evomerge.worker.merge.MergeMethod;
 import dev.evomerge.worker.merge.MergeMethods;
+import dev.evomerge.worker.merge.MergeStatistics;
 import dev.evomerge.worker.merge.PreparedTensor;
+import dev.evomerge.worker.merge.StatisticsFolder;
 import dev.evomerge.worker.model.LlamaConfig;
 import dev.evomerge.worker.model.LlamaModel;
 import dev.evomerge.worker.score.TextTokenizer;
@@ -113,9 +115,48 @@ public final class ResidentSources implements ResidentCache.Resident {
             + "|"
             + String.join("|", spec.sourceUris())
             + "|"
-            + String.join("|", spec.versions());
+            + String.join("|", spec.versions())
+            + populationKey(spec);
     boolean onDevice = !Device.Type.CPU.equals(device.getDeviceType());
     return CACHE.acquire(key, onDevice, new SourceLoader(key, spec, device, deltas));
+  }
+
+  /**
+   * In Evolver's mode, the population merge and the identities of the statistics it holds resident;
+   * empty otherwise.
+   */
+  private static String populationKey(EvalSpec spec) {
+    PopulationSpec p = spec.population();
+    if (p == null || MergeMethods.get(p.method()).statistics().isEmpty()) {
+      return "";
+    }
+    return "|statistics:"
+        + p.method()
+        + "|"
+        + String.join("|", p.statistics())
+        + "|"
+        + String.join("|", p.statisticsKeys());
+  }
+
+  /**
+   * The method the resident tensors are prepared for: the population merge's in Evolver's mode (its
+   * statistics are read with the sources), else the spec's.
+   */
+  static MergeMethod preparedMethod(EvalSpec spec) {
+    return MergeMethods.get(spec.population() != null ? spec.population().method() : spec.method());
+  }
+
+  /** The statistics the prepared method merges with, one folder per source; NONE if none. */
+  static MergeStatistics statistics(EvalSpec spec, Configuration conf) {
+    MergeMethod method = preparedMethod(spec);
+    if (spec.population() == null || method.statistics().isEmpty()) {
+      return MergeStatistics.NONE;
+    }
+    Map<String, String> folders = new LinkedHashMap<>();
+    for (int i = 0; i < spec.sourceUris().size(); i++) {
+      folders.put(spec.sourceUris().get(i), spec.population().statistics().get(i));
+    }
+    return StatisticsFolder.open(folders, method.statistics(), conf);
   }
 
   /** Opens the folders (headers only) for the estimate, then reads and prepares every tensor. */
@@ -159,7 +200,20 @@ public final class ResidentSources implements ResidentCache.Resident {
       for (TensorInfo t : folders.get(0).tensors().values()) {
         numel += t.numel();
       }
-      return 4 * numel * perElement;
+      long statistics = 0;
+      if (spec.population() != null) {
+        // Fisher: the model's size per source; Gram: [in, in] per linear layer and source
+        MergeMethod method = preparedMethod(spec);
+        for (TensorInfo t : folders.get(0).tensors().values()) {
+          if (method.statistics().contains(MergeStatistics.Kind.FISHER)) {
+            statistics += t.numel() * folders.size();
+          }
+          if (method.statistics().contains(MergeStatistics.Kind.GRAM) && t.shape().length == 2) {
+            statistics += t.shape()[1] * t.shape()[1] * folders.size();
+          }
+        }
+      }
+      return 4 * (numel * perElement + statistics);
     }
 
     @Override
@@ -195,16 +249,22 @@ public final class ResidentSources implements ResidentCache.Resident {
         LlamaConfig.parse(folders.get(0).config(), folders.get(0).uri() + "/config.json");
     NDManager manager = NDManager.newBaseManager(device);
     try {
-      MergeMethod method = MergeMethods.get(spec.method());
+      MergeMethod method = preparedMethod(spec);
+      MergeStatistics stats = statistics(spec, conf);
       Map<String, PreparedTensor> prepared = new LinkedHashMap<>();
       for (String name : folders.get(0).tensors().keySet()) {
         // read one tensor of every source, stack (and subtract the base) once, keep only that
         try (NDManager scratch = manager.newSubManager()) {
           PreparedTensor t =
-              TensorInputs.prepare(method, name, spec.sourceUris(), folders, base, scratch);
+              TensorInputs.prepare(method, name, spec.sourceUris(), folders, base, scratch, stats);
           for (NDArray a : new NDArray[] {t.stacked(), t.base(), t.deltas()}) {
             if (a != null) {
               a.attach(manager);
+            }
+          }
+          for (MergeStatistics.Kind kind : MergeStatistics.Kind.values()) {
+            if (t.statistic(kind) != null) {
+              t.statistic(kind).attach(manager);
             }
           }
           prepared.put(name, t);

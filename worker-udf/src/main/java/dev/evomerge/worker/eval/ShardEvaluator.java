@@ -91,6 +91,11 @@ public final class ShardEvaluator {
                   flow.embedding(),
                   flow.head(),
                   flow.path(candidate.weights()));
+        } else if (spec.population() != null) {
+          // Evolver's mode: the candidate is a population of linear combinations, merged
+          model =
+              new LlamaModel(
+                  sources.config(), population(spec, sources, candidate, weightsManager));
         } else {
           CandidateParams params = new CandidateParams(spec, candidate.weights());
           Map<String, NDArray> weights = new LinkedHashMap<>();
@@ -137,6 +142,23 @@ public final class ShardEvaluator {
       }
     }
     return out;
+  }
+
+  /** A population candidate's merged weights, tensor by tensor (see {@link PopulationSpec}). */
+  static Map<String, NDArray> population(
+      EvalSpec spec, ResidentSources sources, CandidateSpec candidate, NDManager out) {
+    PopulationSpec p = spec.population();
+    dev.evomerge.worker.merge.MergeMethod method =
+        dev.evomerge.worker.merge.MergeMethods.get(p.method());
+    double[] genome = candidate.weights();
+    Map<String, NDArray> weights = new LinkedHashMap<>();
+    for (PreparedTensor t : sources.tensors().values()) {
+      weights.put(
+          t.name(),
+          dev.evomerge.worker.merge.PopulationMerge.combine(
+              method, p.parameters(), t, PopulationSpec.coefficients(spec, genome, t.name()), out));
+    }
+    return weights;
   }
 
   /**

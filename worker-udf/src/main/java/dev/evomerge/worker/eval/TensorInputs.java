@@ -26,12 +26,31 @@ final class TensorInputs {
       List<HfModelFolder> sources,
       HfModelFolder base,
       NDManager manager) {
+    return prepare(
+        method,
+        name,
+        models,
+        sources,
+        base,
+        manager,
+        dev.evomerge.worker.merge.MergeStatistics.NONE);
+  }
+
+  /** As above, with the statistics {@code method} merges with read from {@code stats}. */
+  static PreparedTensor prepare(
+      MergeMethod method,
+      String name,
+      List<String> models,
+      List<HfModelFolder> sources,
+      HfModelFolder base,
+      NDManager manager,
+      dev.evomerge.worker.merge.MergeStatistics stats) {
     List<NDArray> inputs = new ArrayList<>();
     for (HfModelFolder source : sources) {
       inputs.add(array(manager, source, name));
     }
     NDArray baseArray = base == null ? null : array(manager, base, name);
-    return MergeEngine.prepare(method, name, models, inputs, baseArray);
+    return MergeEngine.prepare(method, name, models, inputs, baseArray, stats);
   }
 
   /** Widened straight into the direct buffer the NDArray wraps (no heap copy in between). */

@@ -85,6 +85,16 @@ public interface MergeStatistics {
       return false;
     }
     long[] expected = kind == Kind.FISHER ? shape : new long[] {shape[1], shape[1]};
+    if (kind == Kind.GRAM) {
+      // block-diagonal Gram matrices [in / b, b, b], as the first model has them
+      long[] first = stats.shape(kind, models.get(0), tensor);
+      if (first != null
+          && first.length == 3
+          && first[1] == first[2]
+          && first[0] * first[1] == shape[1]) {
+        expected = first;
+      }
+    }
     for (String model : models) {
       long[] s = stats.shape(kind, model, tensor);
       Preconditions.checkArgument(

@@ -13,6 +13,9 @@ import java.util.Set;
  * data, {@code W*^T = (sum_i w_i G~_i)^-1 sum_i w_i G~_i W_i^T}, where {@code G~_i} keeps the
  * diagonal of {@code G_i} and scales its off-diagonal entries by {@code alpha}. Tensors without
  * Gram matrices (embeddings, norms, biases) are the weighted average {@code sum w_i x_i / sum w_i}.
+ * Block-diagonal Gram matrices {@code [in / b, b, b]} (large layers, see {@code
+ * StatisticsOptions#gramBlock}) solve one {@code b x b} system per block: RegMean with the entries
+ * outside the diagonal blocks taken as zero.
  */
 final class RegMeanMerge implements MergeMethod {
   @Override
@@ -67,15 +70,21 @@ final class RegMeanMerge implements MergeMethod {
     long out = t.shape().get(0);
     long in = t.shape().get(1);
     double alpha = p.num("alpha");
-    // G~ = alpha G + (1 - alpha) diag(G), weighted: [n, in, in]
-    NDArray eye = t.manager().eye((int) in);
+    // full [n, in, in] or block-diagonal [n, nb, b, b]: both as [n, nb, b, b] (full: nb = 1),
+    // and the system decouples into one b x b solve per block
+    long b = gram.getShape().get(gram.getShape().dimension() - 1);
+    long nb = in / b;
+    NDArray blocks = gram.reshape(n, nb, b, b);
+    // G~ = alpha G + (1 - alpha) diag(G), weighted: [n, nb, b, b]
+    NDArray eye = t.manager().eye((int) b);
     NDArray scaled =
-        gram.mul(alpha)
-            .addi(gram.mul(eye).muli(1 - alpha))
-            .muli(Ops.column(t.manager(), w).reshape(n, 1, 1));
-    NDArray lhs = scaled.sum(new int[] {0});
-    NDArray weightsT = t.stacked().reshape(n, out, in).transpose(0, 2, 1); // [n, in, out]
-    NDArray rhs = scaled.matMul(weightsT).sum(new int[] {0}); // [in, out]
+        blocks
+            .mul(alpha)
+            .addi(blocks.mul(eye).muli(1 - alpha))
+            .muli(Ops.column(t.manager(), w).reshape(n, 1, 1, 1));
+    NDArray lhs = scaled.sum(new int[] {0}); // [nb, b, b]
+    NDArray weightsT = t.stacked().reshape(n, out, in).transpose(0, 2, 1).reshape(n, nb, b, out);
+    NDArray rhs = scaled.matMul(weightsT).sum(new int[] {0}); // [nb, b, out]
     NDArray inverse;
     try {
       inverse = lhs.inverse();
@@ -86,6 +95,6 @@ final class RegMeanMerge implements MergeMethod {
               t.name(), e.getMessage()),
           e);
     }
-    return inverse.matMul(rhs).transpose().reshape(-1);
+    return inverse.matMul(rhs).reshape(in, out).transpose().reshape(-1);
   }
 }

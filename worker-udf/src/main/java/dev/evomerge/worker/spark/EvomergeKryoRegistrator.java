@@ -35,6 +35,7 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
           EvalSpec.class,
           GeneLayout.class,
           DataFlowSpec.class,
+          dev.evomerge.worker.eval.PopulationSpec.class,
           CandidateSpec.class,
           CandidateResult.class,
           TaskRow.class,

@@ -66,7 +66,16 @@ public final class StatisticsComputer {
     String largest = null;
     long largestBytes = 0;
     for (Map.Entry<String, Long> e : linearLayers(config).entrySet()) {
-      long bytes = 4L * e.getValue() * e.getValue();
+      long in = e.getValue();
+      long block = options.gramBlockOf(in);
+      Preconditions.checkArgument(
+          in % block == 0,
+          "Gram block %s does not divide the %s inputs of layer %s of model %s",
+          block,
+          in,
+          e.getKey(),
+          model);
+      long bytes = 4L * in * block;
       total += bytes;
       if (bytes > largestBytes) {
         largestBytes = bytes;
@@ -76,7 +85,8 @@ public final class StatisticsComputer {
     Preconditions.checkArgument(
         total <= options.maxGramBytes(),
         "Gram matrices of model %s need %s bytes (largest: %s, %s bytes), over the bound of %s"
-            + " bytes (raise evomerge.stats.max-gram-bytes, or compute Fisher only)",
+            + " bytes (raise --max-gram-bytes or evomerge.statistics.max-gram-bytes, keep diagonal"
+            + " blocks with --gram-block or evomerge.statistics.gram-block, or compute Fisher only)",
         model,
         total,
         largest,
@@ -170,12 +180,20 @@ public final class StatisticsComputer {
             });
       }
       if (options.gram()) {
-        linearLayers(config).forEach((name, in) -> gram.put(name, acc.zeros(new Shape(in, in))));
+        linearLayers(config)
+            .forEach((name, in) -> gram.put(name, acc.zeros(new Shape(options.gramShape(in)))));
         llama.observeLinearInputs(
             (name, x) -> {
               long in = x.getShape().get(x.getShape().dimension() - 1);
+              long b = options.gramBlockOf(in);
               NDArray rows = x.stopGradient().reshape(-1, in);
-              gram.get(name).addi(rows.transpose().matMul(rows));
+              if (b == in) {
+                gram.get(name).addi(rows.transpose().matMul(rows));
+              } else {
+                // the diagonal blocks only: [nb, T, b]^T [nb, T, b] = [nb, b, b]
+                NDArray blocks = rows.reshape(-1, in / b, b).transpose(1, 0, 2);
+                gram.get(name).addi(blocks.transpose(0, 2, 1).matMul(blocks));
+              }
             });
       }
       long tokens = 0;

@@ -38,7 +38,7 @@ class DataDrivenMergeTest {
   }
 
   /** Statistics held in memory, keyed by kind, model and tensor. */
-  private static final class Stats implements MergeStatistics {
+  static final class Stats implements MergeStatistics {
     final Map<String, FloatTensor> values = new HashMap<>();
 
     Stats put(Kind kind, String model, String tensor, long[] shape, float... data) {
@@ -295,7 +295,36 @@ class DataDrivenMergeTest {
   }
 
   /** {@code X^T X} of a row-major {@code [rows, cols]} X. */
-  private static float[] gram(float[] x, int rows, int cols) {
+  @Test
+  void blockDiagonalRegmeanIsRegmeanWithTheOffBlockEntriesZero() {
+    // [out 3, in 4], blocks of 2: the stored [2, 2, 2] against the full [4, 4] with zeros
+    float[] w1 = randoms(21, 12);
+    float[] w2 = randoms(22, 12);
+    float[][] full = {gram(randoms(23, 24), 6, 4), gram(randoms(24, 24), 6, 4)};
+    Stats zeroed = new Stats();
+    Stats blocked = new Stats();
+    for (int m = 0; m < 2; m++) {
+      float[] z = new float[16];
+      float[] b = new float[8];
+      for (int i = 0; i < 4; i++) {
+        for (int j = 0; j < 4; j++) {
+          if (i / 2 == j / 2) {
+            z[i * 4 + j] = full[m][i * 4 + j];
+            b[(i / 2) * 4 + (i % 2) * 2 + j % 2] = full[m][i * 4 + j];
+          }
+        }
+      }
+      zeroed.put(Kind.GRAM, "m" + m, "t", new long[] {4, 4}, z);
+      blocked.put(Kind.GRAM, "m" + m, "t", new long[] {2, 2, 2}, b);
+    }
+    List<Map<String, Object>> perModel = List.of(Map.of("weight", 1.0), Map.of("weight", 2.0));
+    Map<String, Object> alpha = Map.of("alpha", 0.4);
+    float[] expected = merge("regmean", new Shape(3, 4), alpha, perModel, zeroed, w1, w2);
+    float[] got = merge("regmean", new Shape(3, 4), alpha, perModel, blocked, w1, w2);
+    assertClose(expected, got, 1e-4);
+  }
+
+  static float[] gram(float[] x, int rows, int cols) {
     float[] g = new float[cols * cols];
     for (int i = 0; i < cols; i++) {
       for (int j = 0; j < cols; j++) {
@@ -309,7 +338,7 @@ class DataDrivenMergeTest {
     return g;
   }
 
-  private static float[] randoms(long seed, int n) {
+  static float[] randoms(long seed, int n) {
     Random r = new Random(seed);
     float[] out = new float[n];
     for (int i = 0; i < n; i++) {

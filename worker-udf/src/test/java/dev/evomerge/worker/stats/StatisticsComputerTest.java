@@ -242,4 +242,48 @@ class StatisticsComputerTest {
       assertTrue(token.getMessage().contains("token id 25"), token.getMessage());
     }
   }
+
+  @Test
+  void blockedGramIsTheDiagonalBlocksOfTheFullOneWithinItsBound() {
+    Map<String, FloatTensor> weights = TinyCheckpoints.random(CONFIG, 9);
+    List<long[]> seqs = sequences(4, 3);
+    ModelStatistics full = compute(CONFIG, weights, seqs);
+    StatisticsOptions blocked = new StatisticsOptions(false, true, 16, 1L << 20, 8);
+    ModelStatistics part;
+    try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+      part = StatisticsComputer.compute(CONFIG, arrays(m, weights), seqs, blocked, "tiny");
+      // 2 layers x (6 x 16 + 24) x 8 + lm_head 16 x 8, 4 bytes each
+      assertEquals(
+          4L * (2 * (6 * 16 + 24) * 8 + 16 * 8),
+          StatisticsComputer.checkGramMemory(CONFIG, blocked, "tiny"));
+      IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  StatisticsComputer.checkGramMemory(
+                      CONFIG, new StatisticsOptions(false, true, 16, 1L << 20, 5), "tiny"));
+      assertTrue(
+          e.getMessage().contains("Gram block 5 does not divide the 16 inputs"), e.getMessage());
+    }
+    assertEquals(full.gramSum().keySet(), part.gramSum().keySet());
+    full.gramSum()
+        .forEach(
+            (name, g) -> {
+              int in = (int) g.shape()[0];
+              FloatTensor p = part.gramSum().get(name);
+              assertArrayEquals(new long[] {in / 8, 8, 8}, p.shape(), name);
+              for (int blk = 0; blk < in / 8; blk++) {
+                for (int i = 0; i < 8; i++) {
+                  for (int j = 0; j < 8; j++) {
+                    float want = g.data()[(blk * 8 + i) * in + blk * 8 + j];
+                    assertEquals(
+                        want,
+                        p.data()[(blk * 8 + i) * 8 + j],
+                        1e-4 * (1 + Math.abs(want)),
+                        name + " block " + blk);
+                  }
+                }
+              }
+            });
+  }
 }
