@@ -72,6 +72,27 @@ class TrainedZooTest {
   }
 
   @Test
+  void trainingIsDeterministicFromTheSeed() throws Exception {
+    PrintStream quiet = new PrintStream(java.io.OutputStream.nullOutputStream());
+    TrainedZoo.Zoo a = TrainedZoo.create(tmp.resolve("a"), seeded(3), quiet);
+    TrainedZoo.Zoo b = TrainedZoo.create(tmp.resolve("b"), seeded(3), quiet);
+    TrainedZoo.Zoo c = TrainedZoo.create(tmp.resolve("c"), seeded(4), quiet);
+    List<Path> models = new java.util.ArrayList<>(List.of(a.base()));
+    models.addAll(a.experts());
+    for (Path model : models) {
+      Path other = b.dir().resolve(a.dir().relativize(model));
+      assertArrayEquals(
+          Files.readAllBytes(model.resolve("model.safetensors")),
+          Files.readAllBytes(other.resolve("model.safetensors")),
+          model.toString());
+    }
+    assertFalse(
+        java.util.Arrays.equals(
+            Files.readAllBytes(a.base().resolve("model.safetensors")),
+            Files.readAllBytes(c.base().resolve("model.safetensors"))));
+  }
+
+  @Test
   void splitsAreDisjointAndTheTargetIsNeverTrainedOn() {
     TrainedZoo.Data d = TrainedZoo.generate(ZooSettings.tiny());
     for (String task : TrainedZoo.TASKS) {

@@ -279,7 +279,7 @@ public final class LlamaModel implements LanguageModel {
     NDArray qg = q.reshape(b, kvHeads, groups * t, d);
     NDArray scores =
         qg.matMul(k.transpose(0, 1, 3, 2))
-            .mul((float) (1.0 / Math.sqrt(d)))
+            .mul(scalar(h.getManager(), (float) (1.0 / Math.sqrt(d))))
             .reshape(b, kvHeads, groups, t, keys)
             .add(mask);
     NDArray probs = scores.softmax(-1).reshape(b, kvHeads, groups * t, keys);
@@ -296,6 +296,21 @@ public final class LlamaModel implements LanguageModel {
   }
 
   /** {@code [B, T, H*D]} to {@code [B, H, T, D]}. */
+  /**
+   * A scalar tensor whose memory PyTorch owns. DJL's {@code mul(Number)} wraps the number in a
+   * tensor over a direct {@code ByteBuffer} ({@code from_blob}) and closes it right after the op;
+   * under autograd the product keeps that tensor for its backward pass, which then reads the buffer
+   * after the JVM may have freed it: the attention-score scale became garbage about once in a few
+   * hundred training steps (whenever the collector ran between forward and backward), and two
+   * trainings with one seed diverged. A copy made by PyTorch lives as long as any tensor that keeps
+   * it.
+   */
+  static NDArray scalar(NDManager manager, float value) {
+    try (NDArray wrapped = manager.create(value)) {
+      return wrapped.duplicate();
+    }
+  }
+
   private static NDArray heads(NDArray x, long b, long t, int heads, int d) {
     return x.reshape(b, t, heads, d).transpose(0, 2, 1, 3);
   }

@@ -7,9 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.evomerge.worker.io.DType;
 import dev.evomerge.worker.io.FloatTensor;
@@ -85,6 +87,58 @@ class LlamaTrainerTest {
             new TrainOptions(5, 8, 1e-2, 1, 0.01, 4),
             null);
     assertNotEquals(a.losses()[0], c.losses()[0]);
+  }
+
+  /**
+   * The gradients of one batch, with or without a garbage collection between the forward and the
+   * backward pass: a tensor the backward pass reads must not live in memory the JVM can free (DJL's
+   * {@code mul(Number)} made the attention scale such a tensor, and two zoo trainings with one seed
+   * diverged whenever the collector ran mid-step).
+   */
+  @Test
+  void gradientsDoNotDependOnTheGarbageCollector() throws InterruptedException {
+    List<long[]> data = counting(4, 8);
+    float[][] quiet = gradients(data, false);
+    for (int i = 0; i < 3; i++) {
+      float[][] collected = gradients(data, true);
+      for (int k = 0; k < quiet.length; k++) {
+        assertArrayEquals(quiet[k], collected[k], "tensor " + k + ", try " + i);
+      }
+    }
+  }
+
+  private static float[][] gradients(List<long[]> data, boolean collect)
+      throws InterruptedException {
+    Map<String, FloatTensor> init = LlamaTrainer.initialWeights(TINY, 5);
+    try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
+      Map<String, NDArray> w = new java.util.LinkedHashMap<>();
+      init.forEach(
+          (k, v) -> {
+            NDArray x = m.create(v.data(), new Shape(v.shape()));
+            x.setRequiresGradient(true);
+            w.put(k, x);
+          });
+      LlamaModel model = new LlamaModel(TINY, w);
+      long[] ids = new long[data.size() * 6];
+      for (int r = 0; r < data.size(); r++) {
+        System.arraycopy(data.get(r), 0, ids, r * 6, 6);
+      }
+      try (GradientCollector c = Engine.getInstance().newGradientCollector()) {
+        NDArray loss = model.logits(m.create(ids, new Shape(data.size(), 6))).logSoftmax(-1).mean();
+        if (collect) {
+          // frees what nothing references any more (direct buffers go with their cleaner)
+          System.gc();
+          Thread.sleep(50);
+        }
+        c.backward(loss);
+      }
+      float[][] out = new float[w.size()][];
+      int k = 0;
+      for (NDArray x : w.values()) {
+        out[k++] = x.getGradient().toFloatArray();
+      }
+      return out;
+    }
   }
 
   @Test
