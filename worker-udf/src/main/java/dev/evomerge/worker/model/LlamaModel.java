@@ -277,11 +277,14 @@ public final class LlamaModel implements LanguageModel {
     // HF repeat_kv: KV head j serves query heads j*g .. j*g+g-1. Folding those g heads into the
     // query axis shares K/V without copying them.
     NDArray qg = q.reshape(b, kvHeads, groups * t, d);
-    NDArray scores =
-        qg.matMul(k.transpose(0, 1, 3, 2))
-            .mul((float) (1.0 / Math.sqrt(d)))
-            .reshape(b, kvHeads, groups, t, keys)
-            .add(mask);
+    NDArray scores;
+    try (NDArray scale = scalar(h.getManager(), (float) (1.0 / Math.sqrt(d)))) {
+      scores =
+          qg.matMul(k.transpose(0, 1, 3, 2))
+              .mul(scale)
+              .reshape(b, kvHeads, groups, t, keys)
+              .add(mask);
+    }
     NDArray probs = scores.softmax(-1).reshape(b, kvHeads, groups * t, keys);
     NDArray out =
         probs
@@ -293,6 +296,19 @@ public final class LlamaModel implements LanguageModel {
         out,
         p + "self_attn.o_proj.weight",
         config.outputBias() ? w(p + "self_attn.o_proj.bias") : null);
+  }
+
+  /**
+   * A 0-d F32 tensor whose storage PyTorch allocates and owns, for a scalar that autograd keeps
+   * for the backward pass. Not {@code NDArray.mul(Number)}: DJL wraps the number in a tensor over
+   * a Java direct buffer ({@code from_blob}, no copy) and closes it as soon as the product exists,
+   * while the product's backward node still holds that tensor ({@code d(a s)/da = s}); once the
+   * garbage collector frees the buffer, the backward pass reads freed, reused memory (the Fisher
+   * of q and k, and of what lies before them, became garbage or NaN). Closing this one is safe:
+   * the graph holds its own reference to the storage.
+   */
+  static NDArray scalar(NDManager manager, float value) {
+    return manager.full(new Shape(), value);
   }
 
   /** {@code [B, T, H*D]} to {@code [B, H, T, D]}. */
