@@ -299,13 +299,13 @@ public final class LlamaModel implements LanguageModel {
   }
 
   /**
-   * A 0-d F32 tensor whose storage PyTorch allocates and owns, for a scalar that autograd keeps
-   * for the backward pass. Not {@code NDArray.mul(Number)}: DJL wraps the number in a tensor over
-   * a Java direct buffer ({@code from_blob}, no copy) and closes it as soon as the product exists,
+   * A 0-d F32 tensor whose storage PyTorch allocates and owns, for a scalar that autograd keeps for
+   * the backward pass. Not {@code NDArray.mul(Number)}: DJL wraps the number in a tensor over a
+   * Java direct buffer ({@code from_blob}, no copy) and closes it as soon as the product exists,
    * while the product's backward node still holds that tensor ({@code d(a s)/da = s}); once the
-   * garbage collector frees the buffer, the backward pass reads freed, reused memory (the Fisher
-   * of q and k, and of what lies before them, became garbage or NaN). Closing this one is safe:
-   * the graph holds its own reference to the storage.
+   * garbage collector frees the buffer, the backward pass reads freed, reused memory (the Fisher of
+   * q and k, and of what lies before them, became garbage or NaN). Closing this one is safe: the
+   * graph holds its own reference to the storage.
    */
   static NDArray scalar(NDManager manager, float value) {
     return manager.full(new Shape(), value);
