@@ -7,6 +7,7 @@ import ai.djl.Device;
 import dev.evomerge.worker.io.DType;
 import dev.evomerge.worker.io.FloatTensor;
 import dev.evomerge.worker.io.HfModelFolder;
+import dev.evomerge.worker.model.GarbageCollections;
 import dev.evomerge.worker.model.LlamaConfig;
 import dev.evomerge.worker.model.TinyCheckpoints;
 import java.nio.file.Path;
@@ -70,10 +71,7 @@ class ConcurrentStatisticsTest {
       one.shutdownNow();
     }
     ExecutorService two = Executors.newFixedThreadPool(2);
-    Thread collector = new Thread(ConcurrentStatisticsTest::collectGarbage, "gc");
-    collector.setDaemon(true);
-    collector.start();
-    try {
+    try (GarbageCollections gc = GarbageCollections.every(10)) {
       for (int round = 0; round < 3; round++) {
         List<Future<ModelStatistics>> got = new ArrayList<>();
         for (int i = 0; i < models; i++) {
@@ -90,20 +88,7 @@ class ConcurrentStatisticsTest {
         }
       }
     } finally {
-      collector.interrupt();
       two.shutdownNow();
-    }
-  }
-
-  /** Garbage collections back to back (10 ms apart) until interrupted. */
-  private static void collectGarbage() {
-    while (!Thread.currentThread().isInterrupted()) {
-      System.gc();
-      try {
-        Thread.sleep(10);
-      } catch (InterruptedException e) {
-        return;
-      }
     }
   }
 
