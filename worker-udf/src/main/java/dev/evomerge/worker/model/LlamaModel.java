@@ -16,7 +16,10 @@ import java.util.Map;
  *
  * <p>The model does not own its weights: the caller keeps them alive (for example inside an {@code
  * NDScope} for one merged candidate), so a new candidate swaps weights without rebuilding anything.
- * Results are created under the caller's NDScope; call it inside one.
+ * Results are created under the caller's NDScope; call it inside one. Under autograd, the tensors a
+ * pass makes from Java data (RoPE tables, masks) wrap Java direct buffers that the autograd graph
+ * keeps: close that scope only after the backward pass. Scalars the backward pass needs are made
+ * by {@link #scalar}, never by {@code NDArray.mul(Number)}.
  *
  * <p>Padding: without a mask, rows are taken as right-padded (positions 0..T-1, the causal mask
  * keeps real tokens from seeing later padding). With an attention mask (1 real, 0 padding, left or
