@@ -91,7 +91,7 @@ class LlamaTrainerTest {
   @Test
   void isDeterministicWhileTheJvmCollectsGarbage() throws Exception {
     // a backward pass that read a tensor over a freed Java buffer (the attention scale, once)
-    // made the loss curve depend on when the collector ran: the zoo's trainings differed
+    // made the loss curve depend on when the collector ran
     List<long[]> data = counting(1, 64);
     TrainOptions options = new TrainOptions(20, 8, 1e-2, 4, 0.01, 3);
     double[] quiet =
