@@ -16,10 +16,7 @@ import java.util.Map;
  *
  * <p>The model does not own its weights: the caller keeps them alive (for example inside an {@code
  * NDScope} for one merged candidate), so a new candidate swaps weights without rebuilding anything.
- * Results are created under the caller's NDScope; call it inside one. Under autograd, the tensors a
- * pass makes from Java data (RoPE tables, masks) wrap Java direct buffers that the autograd graph
- * keeps: close that scope only after the backward pass. Scalars the backward pass needs are made
- * by {@link #scalar}, never by {@code NDArray.mul(Number)}.
+ * Results are created under the caller's NDScope; call it inside one.
  *
  * <p>Padding: without a mask, rows are taken as right-padded (positions 0..T-1, the causal mask
  * keeps real tokens from seeing later padding). With an attention mask (1 real, 0 padding, left or
@@ -280,14 +277,11 @@ public final class LlamaModel implements LanguageModel {
     // HF repeat_kv: KV head j serves query heads j*g .. j*g+g-1. Folding those g heads into the
     // query axis shares K/V without copying them.
     NDArray qg = q.reshape(b, kvHeads, groups * t, d);
-    NDArray scores;
-    try (NDArray scale = scalar(h.getManager(), (float) (1.0 / Math.sqrt(d)))) {
-      scores =
-          qg.matMul(k.transpose(0, 1, 3, 2))
-              .mul(scale)
-              .reshape(b, kvHeads, groups, t, keys)
-              .add(mask);
-    }
+    NDArray scores =
+        qg.matMul(k.transpose(0, 1, 3, 2))
+            .mul(scalar(h.getManager(), (float) (1.0 / Math.sqrt(d))))
+            .reshape(b, kvHeads, groups, t, keys)
+            .add(mask);
     NDArray probs = scores.softmax(-1).reshape(b, kvHeads, groups * t, keys);
     NDArray out =
         probs
@@ -301,20 +295,22 @@ public final class LlamaModel implements LanguageModel {
         config.outputBias() ? w(p + "self_attn.o_proj.bias") : null);
   }
 
+  /** {@code [B, T, H*D]} to {@code [B, H, T, D]}. */
   /**
-   * A 0-d F32 tensor whose storage PyTorch allocates and owns, for a scalar that autograd keeps for
-   * the backward pass. Not {@code NDArray.mul(Number)}: DJL wraps the number in a tensor over a
-   * Java direct buffer ({@code from_blob}, no copy) and closes it as soon as the product exists,
-   * while the product's backward node still holds that tensor ({@code d(a s)/da = s}); once the
-   * garbage collector frees the buffer, the backward pass reads freed, reused memory (the Fisher of
-   * q and k, and of what lies before them, became garbage or NaN). Closing this one is safe: the
-   * graph holds its own reference to the storage.
+   * A scalar tensor whose memory PyTorch owns. DJL's {@code mul(Number)} wraps the number in a
+   * tensor over a direct {@code ByteBuffer} ({@code from_blob}) and closes it right after the op;
+   * under autograd the product keeps that tensor for its backward pass, which then reads the buffer
+   * after the JVM may have freed it: the attention-score scale became garbage about once in a few
+   * hundred training steps (whenever the collector ran between forward and backward), and two
+   * trainings with one seed diverged. A copy made by PyTorch lives as long as any tensor that keeps
+   * it.
    */
   static NDArray scalar(NDManager manager, float value) {
-    return manager.full(new Shape(), value);
+    try (NDArray wrapped = manager.create(value)) {
+      return wrapped.duplicate();
+    }
   }
 
-  /** {@code [B, T, H*D]} to {@code [B, H, T, D]}. */
   private static NDArray heads(NDArray x, long b, long t, int heads, int d) {
     return x.reshape(b, t, heads, d).transpose(0, 2, 1, 3);
   }
