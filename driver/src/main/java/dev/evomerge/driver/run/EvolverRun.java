@@ -233,8 +233,8 @@ public final class EvolverRun {
       try {
         outcomes = StatisticsJob.run(spark, sources, options, spec.hadoopConf(), f.shards());
       } catch (StatisticsJob.NonFiniteStatistics e) {
-        // seen once in the demo and not reproduced: the models written are reused, the others
-        // computed again, once
+        // the known cause (a backward pass reading a freed buffer, see LlamaModel.scalar) is
+        // fixed; kept as a guard: the models written are reused, the others computed again, once
         out.println(e.getMessage() + "; computing them again");
         outcomes = StatisticsJob.run(spark, sources, options, spec.hadoopConf(), f.shards());
       }
