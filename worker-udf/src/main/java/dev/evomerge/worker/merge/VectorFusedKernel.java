@@ -96,18 +96,7 @@ final class VectorFusedKernel implements FusedKernel {
           wNeg = wNeg.add(w.and(sign).reinterpretAsFloats());
         }
       }
-      VectorMask<Float> minus = pos.add(neg).compare(VectorOperators.LT, 0f);
-      FloatVector merged = pos.blend(neg, minus);
-      if (normalize) {
-        FloatVector divisor = wPos.blend(wNeg, minus);
-        merged = merged.div(divisor.blend(one, divisor.compare(VectorOperators.EQ, 0f)));
-      }
-      if (lambda != 1) {
-        merged = merged.mul(lambda);
-      }
-      merged
-          .add(FloatVector.fromByteBuffer(F, base, 4 * j, ORDER))
-          .intoByteBuffer(out, 4 * j, ORDER);
+      elect(pos, neg, wPos, wNeg, normalize, lambda, one, base, out, j);
     }
   }
 
@@ -144,19 +133,35 @@ final class VectorFusedKernel implements FusedKernel {
           wNeg = wNeg.add(w.and(sign).reinterpretAsFloats());
         }
       }
-      VectorMask<Float> minus = pos.add(neg).compare(VectorOperators.LT, 0f);
-      FloatVector merged = pos.blend(neg, minus);
-      if (normalize) {
-        FloatVector divisor = wPos.blend(wNeg, minus);
-        merged = merged.div(divisor.blend(one, divisor.compare(VectorOperators.EQ, 0f)));
-      }
-      if (lambda != 1) {
-        merged = merged.mul(lambda);
-      }
-      merged
-          .add(FloatVector.fromByteBuffer(F, base, 4 * j, ORDER))
-          .intoByteBuffer(out, 4 * j, ORDER);
+      elect(pos, neg, wPos, wNeg, normalize, lambda, one, base, out, j);
     }
+  }
+
+  /**
+   * The elected sign's sum (its weights' mean when normalizing), times lambda, plus the base, into
+   * {@code out} at column {@code j}: the tail both consensus loops share.
+   */
+  private static void elect(
+      FloatVector pos,
+      FloatVector neg,
+      FloatVector wPos,
+      FloatVector wNeg,
+      boolean normalize,
+      float lambda,
+      FloatVector one,
+      ByteBuffer base,
+      ByteBuffer out,
+      int j) {
+    VectorMask<Float> minus = pos.add(neg).compare(VectorOperators.LT, 0f);
+    FloatVector merged = pos.blend(neg, minus);
+    if (normalize) {
+      FloatVector divisor = wPos.blend(wNeg, minus);
+      merged = merged.div(divisor.blend(one, divisor.compare(VectorOperators.EQ, 0f)));
+    }
+    if (lambda != 1) {
+      merged = merged.mul(lambda);
+    }
+    merged.add(FloatVector.fromByteBuffer(F, base, 4 * j, ORDER)).intoByteBuffer(out, 4 * j, ORDER);
   }
 
   private static void weighted(
