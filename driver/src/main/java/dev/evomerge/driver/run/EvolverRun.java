@@ -230,14 +230,8 @@ public final class EvolverRun {
     long t0 = System.nanoTime();
     List<StatisticsJob.Outcome> outcomes;
     try {
-      try {
-        outcomes = StatisticsJob.run(spark, sources, options, spec.hadoopConf(), f.shards());
-      } catch (StatisticsJob.NonFiniteStatistics e) {
-        // the known cause (a backward pass reading a freed buffer, see LlamaModel.scalar) is
-        // fixed; kept as a guard: the models written are reused, the others computed again, once
-        out.println(e.getMessage() + "; computing them again");
-        outcomes = StatisticsJob.run(spark, sources, options, spec.hadoopConf(), f.shards());
-      }
+      // deterministic, so non-finite sums (a model that overflows on its data) fail the run
+      outcomes = StatisticsJob.run(spark, sources, options, spec.hadoopConf(), f.shards());
     } catch (IllegalArgumentException | IllegalStateException e) {
       throw new RunError(e.getMessage() + " (evomerge.statistics)", e);
     }

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.evomerge.worker.io.HfModelFolder;
 import dev.evomerge.worker.merge.MergeEngine;
 import dev.evomerge.worker.merge.MergeMethod;
+import dev.evomerge.worker.merge.MergeStatistics;
 import dev.evomerge.worker.merge.PreparedTensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,6 +19,8 @@ final class TensorInputs {
   /**
    * @param base the base model, or null
    * @param manager owns the read arrays and the prepared result
+   * @param stats the statistics {@code method} merges with ({@link MergeStatistics#NONE} when it
+   *     needs none)
    */
   static PreparedTensor prepare(
       MergeMethod method,
@@ -25,26 +28,8 @@ final class TensorInputs {
       List<String> models,
       List<HfModelFolder> sources,
       HfModelFolder base,
-      NDManager manager) {
-    return prepare(
-        method,
-        name,
-        models,
-        sources,
-        base,
-        manager,
-        dev.evomerge.worker.merge.MergeStatistics.NONE);
-  }
-
-  /** As above, with the statistics {@code method} merges with read from {@code stats}. */
-  static PreparedTensor prepare(
-      MergeMethod method,
-      String name,
-      List<String> models,
-      List<HfModelFolder> sources,
-      HfModelFolder base,
       NDManager manager,
-      dev.evomerge.worker.merge.MergeStatistics stats) {
+      MergeStatistics stats) {
     List<NDArray> inputs = new ArrayList<>();
     for (HfModelFolder source : sources) {
       inputs.add(array(manager, source, name));
