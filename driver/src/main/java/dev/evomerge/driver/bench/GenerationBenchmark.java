@@ -36,12 +36,15 @@ import scala.reflect.ClassTag$;
 public final class GenerationBenchmark {
   private GenerationBenchmark() {}
 
-  public static int run(String[] args, PrintStream out, PrintStream err) {
+  public static int run(
+      String[] args, PrintStream out, PrintStream err, DemoSettings demoSettings) {
     int generations = 5;
     int population = 8;
     int shards = 2;
     String master = "local[2]";
     Path dir = Path.of("work/bench");
+    boolean demo = false;
+    Path home = Path.of(System.getenv().getOrDefault("EVOMERGE_HOME", "."));
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--generations" -> generations = Integer.parseInt(args[++i]);
@@ -49,10 +52,14 @@ public final class GenerationBenchmark {
         case "--shards" -> shards = Integer.parseInt(args[++i]);
         case "--master" -> master = args[++i];
         case "--dir" -> dir = Path.of(args[++i]);
+        case "--demo" -> demo = true;
+        case "--home" -> home = Path.of(args[++i]);
         case "--help", "-h" -> {
           out.println(
               "usage: evomerge bench [--generations N] [--population N] [--shards N]"
-                  + " [--master local[2]] [--dir work/bench]");
+                  + " [--master local[2]] [--dir work/bench]\n"
+                  + "       evomerge bench --demo [--generations N] [--master local[2]]"
+                  + " [--home DIR]   (the demo's search on the trained zoo)");
           return 0;
         }
         default -> {
@@ -62,7 +69,11 @@ public final class GenerationBenchmark {
       }
     }
     try {
-      return measure(generations, population, shards, master, dir, out);
+      RunSettings settings =
+          demo
+              ? demoSettings.load(home.toAbsolutePath().normalize(), generations, master, out)
+              : settings(dir, generations, population, shards, master);
+      return measure(settings, generations, master, out);
     } catch (Exception e) {
       err.println("evomerge bench: " + e);
       return 1;
@@ -93,10 +104,15 @@ public final class GenerationBenchmark {
     return ConfigLoader.load((File) null, sets);
   }
 
-  private static int measure(
-      int generations, int population, int shards, String master, Path dir, PrintStream out)
+  /** The demo's run settings at the demo's size (the CLI supplies them from {@code demo.conf}). */
+  @FunctionalInterface
+  public interface DemoSettings {
+    RunSettings load(Path home, int generations, String master, PrintStream out) throws Exception;
+  }
+
+  private static int measure(RunSettings settings, int generations, String master, PrintStream out)
       throws Exception {
-    RunSettings settings = settings(dir, generations, population, shards, master);
+    int shards = settings.eval().shards();
     Preflight.CheckedRun checked = Preflight.check(settings);
     SparkSession spark = SparkSessions.getOrCreate(settings.spark());
     AtomicLong longestTaskMs = new AtomicLong();
@@ -116,10 +132,10 @@ public final class GenerationBenchmark {
     KryoSerializer kryo = new KryoSerializer(new SparkConf().setAll(toScala(settings.spark())));
     out.printf(
         Locale.ROOT,
-        "evomerge bench: %s, %d generations x %d candidates, %d dev rows in %d shards%n",
+        "evomerge bench: %s, %d generations x %s candidates, %d dev rows in %d shards%n",
         master,
         generations,
-        population,
+        settings.search().options().getOrDefault("populationSize", "?"),
         checked.rows().size(),
         shards);
     out.println(

@@ -18,6 +18,7 @@ public final class GenerationPhases extends SparkListener {
   private long firstLaunch;
   private long lastFinish;
   private long longestDeserialize;
+  private long longestDeserializeCpu;
   private long longestRun;
   private long longestCpu;
   private long taskCpuNanos;
@@ -33,7 +34,8 @@ public final class GenerationPhases extends SparkListener {
   }
 
   public synchronized void reset() {
-    jobStart = jobEnd = lastFinish = longestDeserialize = longestRun = longestCpu = 0;
+    jobStart = jobEnd = lastFinish = 0;
+    longestDeserialize = longestDeserializeCpu = longestRun = longestCpu = 0;
     firstLaunch = Long.MAX_VALUE;
     taskCpuNanos = 0;
     processCpuAtReset = processCpuNanos();
@@ -63,6 +65,9 @@ public final class GenerationPhases extends SparkListener {
     if (end.taskMetrics() != null) {
       longestDeserialize =
           Math.max(longestDeserialize, end.taskMetrics().executorDeserializeTime());
+      longestDeserializeCpu =
+          Math.max(
+              longestDeserializeCpu, end.taskMetrics().executorDeserializeCpuTime() / 1_000_000);
       longestRun = Math.max(longestRun, end.taskMetrics().executorRunTime());
       longestCpu = Math.max(longestCpu, end.taskMetrics().executorCpuTime() / 1_000_000);
       taskCpuNanos += end.taskMetrics().executorCpuTime();
@@ -74,11 +79,12 @@ public final class GenerationPhases extends SparkListener {
     String line =
         String.format(
             java.util.Locale.ROOT,
-            "submit %d, schedule %d, deserialize %d, run %d (cpu %d), task end to job end %d,"
+            "submit %d, schedule %d, deserialize %d (cpu %d), run %d (cpu %d), task end to job end %d,"
                 + " after job %d ms",
             jobStart - startMs,
             firstLaunch - jobStart,
             longestDeserialize,
+            longestDeserializeCpu,
             longestRun,
             longestCpu,
             jobEnd - lastFinish,

@@ -293,6 +293,24 @@ final class DemoCommand {
     return entries;
   }
 
+  /**
+   * The demo's search at the demo's size, for {@code evomerge bench --demo}: {@code conf/demo.conf}
+   * of {@code home} (8 candidates of DARE-TIES weights and densities, 2 dev shards, CMA-ES) over
+   * the trained zoo in {@code home/work/zoo}, trained first if it is missing.
+   */
+  static RunSettings benchSettings(Path home, int generations, String master, PrintStream out) {
+    File config = home.resolve("conf/demo.conf").toFile();
+    if (!config.isFile()) {
+      throw new IllegalArgumentException(config + " does not exist (use --home DIR)");
+    }
+    TrainedZoo.Zoo zoo = TrainedZoo.openOrCreate(home.resolve("work/zoo"), ZooSettings.full(), out);
+    List<String> sets = new ArrayList<>(zooSets(zoo));
+    sets.add("evomerge.run.generations=" + generations);
+    sets.add("spark.master=" + quote(master));
+    sets.add("spark.ui.enabled=false");
+    return ConfigLoader.load(config, sets);
+  }
+
   /** Sources, base, tokenizer, dev and test tasks of the zoo, as --set overrides. */
   static List<String> zooSets(TrainedZoo.Zoo zoo) {
     List<String> sets = new ArrayList<>();

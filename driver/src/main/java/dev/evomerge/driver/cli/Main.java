@@ -43,7 +43,9 @@ public final class Main {
       case "merge" -> dev.evomerge.driver.merge.MergeCommand.run(rest, out, err);
       case "stats" -> dev.evomerge.driver.stats.StatsCommand.run(rest, out, err);
       case "score" -> dev.evomerge.driver.score.ScoreCommand.run(rest, out, err);
-      case "bench" -> dev.evomerge.driver.bench.GenerationBenchmark.run(rest, out, err);
+      case "bench" ->
+          dev.evomerge.driver.bench.GenerationBenchmark.run(
+              rest, out, err, DemoCommand::benchSettings);
       case "demo" -> DemoCommand.run(rest, out, err);
       case "toy-zoo" -> ToyZooCommand.run(rest, out, err);
       default -> {

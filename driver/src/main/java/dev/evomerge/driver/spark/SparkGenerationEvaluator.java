@@ -5,29 +5,31 @@ import dev.evomerge.worker.eval.CandidateResult;
 import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.TaskRow;
-import dev.evomerge.worker.spark.EvaluateShardFunction;
+import dev.evomerge.worker.spark.EvaluateSliceFunction;
+import dev.evomerge.worker.spark.EvaluationSlice;
+import dev.evomerge.worker.spark.ShardScore;
 import java.io.PrintStream;
-import java.util.HashMap;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.apache.spark.SparkContext;
-import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.resource.ResourceProfile;
 import org.apache.spark.resource.ResourceProfileBuilder;
 import org.apache.spark.resource.TaskResourceRequests;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.storage.StorageLevel;
 import org.apache.spark.util.LongAccumulator;
 
 /**
- * Evaluates generations on Spark: the tasks' rows are split into {@code shards} cached partitions;
- * each generation ships its candidates' coefficients (never weights) in its tasks, every task
- * scores all candidates on its shard against the executor's resident source models, and partial
- * sums are reduced per candidate.
+ * Evaluates generations on Spark: the tasks' rows are broadcast once and cut into {@code shards}
+ * dev shards; each generation is one stage whose tasks ({@link TaskPlan}) carry the candidates'
+ * coefficients (never weights) and score their share of (candidate, shard) pairs against the
+ * executor's resident source models, and partial sums are reduced per candidate in shard order.
  */
 public final class SparkGenerationEvaluator implements GenerationEvaluator, AutoCloseable {
   /** The job group of every evaluation job (its description names the generation). */
@@ -37,7 +39,6 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
   private final JavaSparkContext jsc;
   private final Broadcast<EvalSpec> spec;
   private final Broadcast<TaskRow[]> rows;
-  private final JavaRDD<TaskRow> shards;
   private final int shardCount;
   private final ResourceProfile profile;
   private final LongAccumulator examplesScored;
@@ -63,39 +64,19 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
                 .require(new TaskResourceRequests().resource("gpu", gpusPerTask))
                 .build()
             : null;
+    if (profile != null) {
+      // known to the scheduler before the first stage uses it, so its slots can be counted
+      spark.sparkContext().resourceProfileManager().addResourceProfile(profile);
+    }
     this.jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     this.shardCount = shardCount;
     this.examplesScored = spark.sparkContext().longAccumulator("evomerge examples scored");
     this.tokensScored = spark.sparkContext().longAccumulator("evomerge tokens scored");
     this.materialised = spark.sparkContext().longAccumulator("evomerge candidates materialised");
     this.spec = jsc.broadcast(spec);
-    // rows were read and checked on the driver; broadcast once and cut into shards that
-    // executors keep in memory for every generation, so no task carries rows
+    // rows were read and checked on the driver; broadcast once, so executors keep them in memory
+    // for every generation and no task carries rows
     this.rows = jsc.broadcast(rows.toArray(new TaskRow[0]));
-    this.shards = shards(jsc, this.rows, shardCount).persist(StorageLevel.MEMORY_ONLY());
-  }
-
-  /**
-   * Shard {@code i} of {@code k} holds rows {@code [i*n/k, (i+1)*n/k)} of the broadcast, as {@code
-   * parallelize} slices a list, read from the broadcast on the executor: a partition is only its
-   * index.
-   */
-  static JavaRDD<TaskRow> shards(JavaSparkContext jsc, Broadcast<TaskRow[]> rows, int shardCount) {
-    List<Integer> ids = java.util.stream.IntStream.range(0, shardCount).boxed().toList();
-    return jsc.parallelize(ids, shardCount).flatMap(new ShardRows(rows, shardCount));
-  }
-
-  /** The rows of one shard, from the broadcast. */
-  private record ShardRows(Broadcast<TaskRow[]> rows, int shardCount)
-      implements FlatMapFunction<Integer, TaskRow> {
-    @Override
-    public java.util.Iterator<TaskRow> call(Integer shard) {
-      TaskRow[] all = rows.value();
-      long n = all.length;
-      int from = (int) (shard * n / shardCount);
-      int to = (int) ((shard + 1) * n / shardCount);
-      return java.util.Arrays.asList(all).subList(from, to).iterator();
-    }
   }
 
   @Override
@@ -103,23 +84,35 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
     SparkContext sc = spark.sparkContext();
     sc.setJobGroup(JOB_GROUP, description, false);
     try {
-      // the coefficients (Kryo) travel in the stage's tasks, which Spark broadcasts once
-      JavaPairRDD<Long, CandidateResult> scored =
-          shards.mapPartitionsToPair(
-              new EvaluateShardFunction(
-                  spec,
-                  EvaluateShardFunction.serialize(candidates),
-                  examplesScored,
-                  tokensScored,
-                  materialised));
+      List<EvaluationSlice> plan = TaskPlan.slices(candidates.size(), shardCount, slots());
+      // the coefficients (Kryo) and the plan travel in the stage's tasks, which Spark broadcasts
+      // once; a task's partition is only its index
+      JavaRDD<ShardScore> scored =
+          jsc.parallelize(IntStream.range(0, plan.size()).boxed().toList(), plan.size())
+              .mapPartitions(
+                  new EvaluateSliceFunction(
+                      spec,
+                      rows,
+                      shardCount,
+                      EvaluateSliceFunction.serialize(candidates),
+                      plan,
+                      examplesScored,
+                      tokensScored,
+                      materialised));
       if (profile != null) {
         scored.rdd().withResources(profile); // the evaluation stage asks for its GPUs
       }
       // partials are a few hundred bytes per (candidate, shard): reducing them here keeps a
-      // generation to one stage, with no shuffle
-      Map<Long, CandidateResult> reduced = new HashMap<>();
-      for (scala.Tuple2<Long, CandidateResult> t : scored.collect()) {
-        reduced.merge(t._1(), t._2(), CandidateResult::plus);
+      // generation to one stage, with no shuffle; adding each candidate's shards in shard order
+      // makes its fitness the same however the tasks were cut
+      List<ShardScore> partials = new ArrayList<>(scored.collect());
+      partials.sort(Comparator.comparingInt(ShardScore::shard));
+      Map<Long, CandidateResult> reduced = new LinkedHashMap<>();
+      for (CandidateSpec c : candidates) {
+        reduced.put(c.id(), null);
+      }
+      for (ShardScore p : partials) {
+        reduced.merge(p.candidate(), p.result(), CandidateResult::plus);
       }
       return reduced;
     } finally {
@@ -141,8 +134,27 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
   }
 
   /**
-   * Candidates materialised so far by this evaluator's tasks: one per candidate per task run (one
-   * task per dev shard, so {@code shards} per candidate, plus any task Spark re-ran).
+   * Concurrent task slots for the evaluation stage: its GPU profile's, else the default profile's
+   * ({@code local[N]}: N; a cluster: its executors' cores over {@code spark.task.cpus}), read each
+   * generation so executors that join or leave change the plan; {@code defaultParallelism} while
+   * none has registered.
+   */
+  private int slots() {
+    SparkContext sc = spark.sparkContext();
+    int slots = 0;
+    if (profile != null) {
+      slots = sc.maxNumConcurrentTasks(profile);
+    }
+    if (slots <= 0) {
+      slots = sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile());
+    }
+    return slots > 0 ? slots : sc.defaultParallelism();
+  }
+
+  /**
+   * Candidates materialised so far by this evaluator's tasks: one per candidate per task run (once
+   * per candidate when the generation has at least as many candidates as task slots, see {@link
+   * TaskPlan}; plus any task Spark re-ran).
    */
   public long materialisations() {
     return materialised.value();
@@ -164,7 +176,6 @@ public final class SparkGenerationEvaluator implements GenerationEvaluator, Auto
     if (progress != null) {
       spark.sparkContext().removeSparkListener(progress);
     }
-    shards.unpersist(false);
     rows.destroy();
     spec.destroy();
   }

@@ -77,6 +77,41 @@ class SparkEvaluationTest {
   }
 
   @Test
+  void fitnessIsTheSameBitForBitHoweverTheTasksAreCut() {
+    List<CandidateSpec> candidates =
+        List.of(
+            new CandidateSpec(0, new double[] {1, 1, 1}),
+            new CandidateSpec(1, new double[] {0.6, 0.3, 0.1}),
+            new CandidateSpec(2, new double[] {0.05, 0.9, 0.2}),
+            new CandidateSpec(3, new double[] {1, 0, 0}));
+    try (SparkGenerationEvaluator evaluator =
+        new SparkGenerationEvaluator(spark, checked.spec(), checked.rows(), 4)) {
+      // 4 candidates on local[2]: 2 tasks of 2 candidates, each on all 4 shards
+      long before = evaluator.materialisations();
+      Map<Long, CandidateResult> grouped = evaluator.evaluate("grouped", candidates);
+      assertEquals(4, evaluator.materialisations() - before, "each candidate materialised once");
+      for (CandidateSpec c : candidates) {
+        // 1 candidate on 2 slots: 2 tasks of 2 shards each
+        before = evaluator.materialisations();
+        CandidateResult alone = evaluator.evaluate("alone", List.of(c)).get(c.id());
+        assertEquals(2, evaluator.materialisations() - before, "split over the shards");
+        var a = grouped.get(c.id()).tasks().get("dev");
+        var b = alone.tasks().get("dev");
+        assertEquals(a.sumLogLik(), b.sumLogLik(), 0.0, "log-likelihood of " + c);
+        assertEquals(
+            List.of(a.examples(), a.tokens(), a.correct(), a.correctNorm()),
+            List.of(b.examples(), b.tokens(), b.correct(), b.correctNorm()),
+            "counts of " + c);
+        assertEquals(
+            checked.fitness().fitness(grouped.get(c.id()).tasks()),
+            checked.fitness().fitness(alone.tasks()),
+            0.0,
+            "fitness of " + c);
+      }
+    }
+  }
+
+  @Test
   void mergeCloserToTheTargetScoresBetter() {
     double[] target = ToyFixtures.TARGET_MIX;
     List<CandidateSpec> candidates =

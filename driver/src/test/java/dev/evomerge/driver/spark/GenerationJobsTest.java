@@ -75,7 +75,7 @@ class GenerationJobsTest {
           List.of(
               new CandidateSpec(0, new double[] {1, 1, 1}),
               new CandidateSpec(1, new double[] {0.2, 0.5, 0.3})));
-      assertEquals(4, evaluator.materialisations(), "2 candidates x 2 shards");
+      assertEquals(2, evaluator.materialisations(), "2 candidates on 2 slots: each once");
       spark.sparkContext().listenerBus().waitUntilEmpty();
     } finally {
       spark.sparkContext().removeSparkListener(recorder);

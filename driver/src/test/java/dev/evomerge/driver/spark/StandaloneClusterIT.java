@@ -147,6 +147,8 @@ class StandaloneClusterIT {
         new SparkGenerationEvaluator(spark, checked.spec(), checked.rows(), 4, 1)) {
       Map<Long, CandidateResult> scores = evaluator.evaluate("gpu generation", candidates);
       assertSameAsLocal(scores);
+      // 6 candidates on 2 GPU slots: one task per slot, each candidate materialised once
+      assertEquals(candidates.size(), evaluator.materialisations());
       for (CandidateResult r : scores.values()) {
         // the fake GPU reached the task; with no CUDA here the task ran on the CPU and said so
         assertTrue(

@@ -38,6 +38,7 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
           dev.evomerge.worker.eval.PopulationSpec.class,
           CandidateSpec.class,
           CandidateResult.class,
+          ShardScore.class,
           TaskRow.class,
           TaskSpec.class,
           TaskExample.class,
@@ -57,6 +58,7 @@ public final class EvomergeKryoRegistrator implements KryoRegistrator {
       register(kryo, type);
     }
     kryo.register(CandidateSpec[].class);
+    kryo.register(ShardScore[].class);
     kryo.register(TaskRow[].class);
     kryo.register(TaskKind.class);
     kryo.register(Direction.class);
