@@ -24,13 +24,20 @@ import org.apache.spark.sql.SparkSession;
  * Speed-up of more workers on the loopback standalone cluster: the bench search ({@link
  * GenerationBenchmark#settings}) on a cluster of 1, then of 2 workers (1 core each, one PyTorch
  * thread per executor), in one run. Per worker count: the median generation wall time after
- * generation 1 (which loads the sources) and the materialisations per candidate; then the ratio of
- * each median to the first. Prints a table; asserts nothing.
+ * generation 1 (which loads the sources), the median over the second half of the generations (once
+ * the JIT compilers have settled) and the materialisations per candidate; then the ratio of each
+ * median to the first count's. Prints a table; asserts nothing.
  */
 final class WorkerScalingBenchmark {
   private WorkerScalingBenchmark() {}
 
-  record Measurement(int workers, double medianMs, double materialisationsPerCandidate) {}
+  /**
+   * @param medianMs median generation wall time after generation 1
+   * @param steadyMedianMs median over the second half of the generations, once the JIT compilers of
+   *     the driver and executors have settled (they compete with the tasks for the cores first)
+   */
+  record Measurement(
+      int workers, double medianMs, double steadyMedianMs, double materialisationsPerCandidate) {}
 
   static List<Measurement> run(
       Path dir,
@@ -53,7 +60,9 @@ final class WorkerScalingBenchmark {
     for (int workers : workerCounts) {
       results.add(measure(dir, workers, generations, population, shards, sparkJar, out));
     }
-    out.println("workers  median generation ms  materialisations/candidate  speed-up");
+    out.println(
+        "workers  median generation ms  speed-up  second-half median ms  speed-up"
+            + "  materialisations/candidate");
     // against the latest measurement of the first worker count (1,2,1,2: each pair in turn, so a
     // change of the machine's load between passes shows)
     Measurement reference = results.get(0);
@@ -63,11 +72,13 @@ final class WorkerScalingBenchmark {
       }
       out.printf(
           Locale.ROOT,
-          "%7d  %20.0f  %26.2f  %7.2fx%n",
+          "%7d  %20.0f  %7.2fx  %21.0f  %7.2fx  %26.2f%n",
           m.workers(),
           m.medianMs(),
-          m.materialisationsPerCandidate(),
-          reference.medianMs() / m.medianMs());
+          reference.medianMs() / m.medianMs(),
+          m.steadyMedianMs(),
+          reference.steadyMedianMs() / m.steadyMedianMs(),
+          m.materialisationsPerCandidate());
     }
     return results;
   }
@@ -166,12 +177,11 @@ final class WorkerScalingBenchmark {
             }
           }
         }
-        double[] sorted = wall.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        double median =
-            sorted.length % 2 == 1
-                ? sorted[sorted.length / 2]
-                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-        return new Measurement(workers, median, (double) materialised / candidatesAfterFirst);
+        return new Measurement(
+            workers,
+            median(wall),
+            median(wall.subList(wall.size() / 2, wall.size())),
+            (double) materialised / candidatesAfterFirst);
       } finally {
         spark.stop();
       }
@@ -189,6 +199,13 @@ final class WorkerScalingBenchmark {
       Thread.sleep(200);
     }
     throw new IllegalStateException(count + " executors did not register in " + timeout);
+  }
+
+  private static double median(List<Double> values) {
+    double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    return sorted.length % 2 == 1
+        ? sorted[sorted.length / 2]
+        : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
   }
 
   /** {@code 1,2} to a list. */

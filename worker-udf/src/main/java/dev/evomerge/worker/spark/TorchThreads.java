@@ -16,8 +16,8 @@ import org.apache.spark.TaskContext;
  * default is every core of the machine for each task thread (OpenMP gives each calling thread its
  * own team), so executors that share a machine, or several tasks in one executor, oversubscribe the
  * cores and spin against each other. A task gets {@code spark.task.cpus} threads, more when the
- * stage has fewer tasks than the executor has task slots (local mode with two dev shards on a
- * 16-core machine: 8 threads per task), never more than the executor's cores.
+ * stage has fewer tasks than the executor has task slots (local[16] with one candidate and two dev
+ * shards: 2 tasks of 8 threads), never more than the executor's cores.
  *
  * <p>An explicit {@value #THREADS_PROPERTY} system property or {@code OMP_NUM_THREADS} environment
  * variable on the executor wins: nothing is changed.
