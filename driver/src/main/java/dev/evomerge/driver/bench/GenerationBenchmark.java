@@ -28,10 +28,11 @@ import org.apache.spark.sql.SparkSession;
 import scala.reflect.ClassTag$;
 
 /**
- * A demo-sized search in Spark local mode, measuring per generation: Spark overhead = (wall time −
- * the longest task's run time) / wall time, bytes shipped to executors per candidate (the Kryo
- * broadcast of coefficients), bytes read from storage (goal 0 after generation 1 with a warm cache)
- * and materialisations per candidate (one per dev shard). Prints a table; asserts nothing.
+ * A search in Spark local mode, the demo's ({@code --demo}) or a toy zoo's, measuring per
+ * generation: Spark overhead = (wall time − the longest task's run time) / wall time, bytes shipped
+ * to executors per candidate (the Kryo bytes of coefficients in the tasks), bytes read from storage
+ * (goal 0 after generation 1 with a warm cache) and materialisations per candidate (1 with at least
+ * as many candidates as task slots). Prints a table; asserts nothing.
  */
 public final class GenerationBenchmark {
   private GenerationBenchmark() {}

@@ -19,7 +19,7 @@ public interface GenerationEvaluator extends AutoCloseable {
     return null;
   }
 
-  /** Releases what the evaluator holds (cached shards, broadcasts). */
+  /** Releases what the evaluator holds (its broadcasts). */
   @Override
   default void close() {}
 }

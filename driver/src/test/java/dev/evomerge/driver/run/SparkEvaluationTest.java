@@ -27,6 +27,14 @@ class SparkEvaluationTest {
   static Preflight.CheckedRun checked;
   static SparkSession spark;
 
+  /** Four merges that score differently. */
+  private static final List<CandidateSpec> FOUR_CANDIDATES =
+      List.of(
+          new CandidateSpec(0, new double[] {1, 1, 1}),
+          new CandidateSpec(1, new double[] {0.6, 0.3, 0.1}),
+          new CandidateSpec(2, new double[] {0.05, 0.9, 0.2}),
+          new CandidateSpec(3, new double[] {1, 0, 0}));
+
   @BeforeAll
   static void setUp() throws Exception {
     File conf = tmp.resolve("run.conf").toFile();
@@ -40,12 +48,7 @@ class SparkEvaluationTest {
   void sparkFitnessEqualsTheSameComputationWithoutSpark() {
     assertEquals("true", spark.conf().get("spark.kryo.registrationRequired"));
     assertEquals("local[2]", spark.sparkContext().master());
-    List<CandidateSpec> candidates =
-        List.of(
-            new CandidateSpec(0, new double[] {1, 1, 1}),
-            new CandidateSpec(1, new double[] {0.6, 0.3, 0.1}),
-            new CandidateSpec(2, new double[] {0.05, 0.9, 0.2}),
-            new CandidateSpec(3, new double[] {1, 0, 0}));
+    List<CandidateSpec> candidates = FOUR_CANDIDATES;
     ToyZoo.Zoo zoo = ToyFixtures.zoo();
     Map<Long, CandidateResult> local =
         new LocalGenerationEvaluator(checked.spec(), checked.rows())
@@ -78,12 +81,7 @@ class SparkEvaluationTest {
 
   @Test
   void fitnessIsTheSameBitForBitHoweverTheTasksAreCut() {
-    List<CandidateSpec> candidates =
-        List.of(
-            new CandidateSpec(0, new double[] {1, 1, 1}),
-            new CandidateSpec(1, new double[] {0.6, 0.3, 0.1}),
-            new CandidateSpec(2, new double[] {0.05, 0.9, 0.2}),
-            new CandidateSpec(3, new double[] {1, 0, 0}));
+    List<CandidateSpec> candidates = FOUR_CANDIDATES;
     try (SparkGenerationEvaluator evaluator =
         new SparkGenerationEvaluator(spark, checked.spec(), checked.rows(), 4)) {
       // 4 candidates on local[2]: 2 tasks of 2 candidates, each on all 4 shards
