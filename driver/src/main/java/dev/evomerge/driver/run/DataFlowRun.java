@@ -14,7 +14,6 @@ import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.eval.DataFlowSpec;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.LayerPathWriter;
-import dev.evomerge.worker.io.WriteOptions;
 import dev.evomerge.worker.merge.MergeRecipe;
 import dev.evomerge.worker.merge.RecipeYaml;
 import dev.evomerge.worker.model.LayerPathModel;
@@ -170,11 +169,7 @@ final class DataFlowRun {
       genes.add(g);
     }
     LayerPathWriter.write(
-        spec,
-        genome,
-        folder.bestModelDir(),
-        new WriteOptions(GenerationLoop.dtype(settings.outDtype()), settings.maxShardBytes()),
-        provenance);
+        spec, genome, folder.bestModelDir(), GenerationLoop.writeOptions(settings), provenance);
     MergeRecipe recipe = LayerPathWriter.recipe(spec, genome, settings.outDtype());
     if (recipe != null) {
       folder.writeText("best/recipe.yaml", RecipeYaml.write(recipe));

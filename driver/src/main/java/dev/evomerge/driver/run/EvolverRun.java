@@ -13,7 +13,6 @@ import dev.evomerge.driver.stats.StatsCommand;
 import dev.evomerge.worker.eval.EvalSpec;
 import dev.evomerge.worker.eval.MergedModelWriter;
 import dev.evomerge.worker.eval.PopulationSpec;
-import dev.evomerge.worker.io.WriteOptions;
 import dev.evomerge.worker.merge.MergeRecipe;
 import dev.evomerge.worker.merge.RecipeYaml;
 import dev.evomerge.worker.merge.StatisticsFolder;
@@ -296,11 +295,7 @@ public final class EvolverRun {
       }
     }
     MergedModelWriter.write(
-        spec,
-        genome,
-        folder.bestModelDir(),
-        new WriteOptions(GenerationLoop.dtype(settings.outDtype()), settings.maxShardBytes()),
-        provenance);
+        spec, genome, folder.bestModelDir(), GenerationLoop.writeOptions(settings), provenance);
     Map<String, MergeRecipe> recipes =
         MergedModelWriter.populationRecipes(spec, genome, settings.outDtype());
     recipes.forEach(

@@ -355,11 +355,7 @@ public final class GenerationLoop {
       }
     }
     MergedModelWriter.write(
-        checked.spec(),
-        genome,
-        folder.bestModelDir(),
-        new WriteOptions(dtype(settings.outDtype()), settings.maxShardBytes()),
-        provenance);
+        checked.spec(), genome, folder.bestModelDir(), writeOptions(settings), provenance);
     folder.writeText(
         "best/recipe.yaml",
         RecipeYaml.write(MergedModelWriter.recipe(checked.spec(), genome, settings.outDtype())));
@@ -508,6 +504,13 @@ public final class GenerationLoop {
     line.put("failed", s.failed());
     line.put("seconds", s.seconds());
     return line;
+  }
+
+  /**
+   * How a run writes {@code best/}: {@code evomerge.merge.out-dtype} and {@code .max-shard-size}.
+   */
+  static WriteOptions writeOptions(RunSettings settings) {
+    return new WriteOptions(dtype(settings.outDtype()), settings.maxShardBytes());
   }
 
   static DType dtype(String name) {

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.evomerge.driver.inspect.InspectCommand;
 import dev.evomerge.driver.run.ToyFixtures;
 import dev.evomerge.driver.spark.TestSpark;
-import dev.evomerge.driver.toy.ToyZoo;
 import dev.evomerge.worker.io.HfModelFolder;
 import dev.evomerge.worker.io.MiniHdfs;
 import dev.evomerge.worker.io.SafetensorsFile;
@@ -26,7 +25,6 @@ import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.FileUtil;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -62,41 +60,18 @@ class HdfsRunTest {
 
   @Test
   void aRunReadsFromAndWritesItsFolderAndShardedBestModelToHdfs() throws Exception {
-    ToyZoo.Zoo zoo = ToyFixtures.zoo();
     Configuration conf = new Configuration();
     FileSystem hdfs = new org.apache.hadoop.fs.Path(root + "/").getFileSystem(conf);
-    FileSystem local = FileSystem.getLocal(new Configuration());
-    StringBuilder sources = new StringBuilder();
-    for (Path source : zoo.sources()) {
-      String uri = root + "/zoo/" + source.getFileName();
-      FileUtil.copy(
-          local,
-          new org.apache.hadoop.fs.Path(source.toUri()),
-          hdfs,
-          new org.apache.hadoop.fs.Path(uri),
-          false,
-          conf);
-      sources.append(sources.length() == 0 ? "" : ", ").append('"').append(uri).append('"');
-    }
-    String dev = root + "/zoo/dev.jsonl";
-    FileUtil.copy(
-        local,
-        new org.apache.hadoop.fs.Path(zoo.devSet().toUri()),
-        hdfs,
-        new org.apache.hadoop.fs.Path(dev),
-        false,
-        conf);
+    String zooLines = ToyFixtures.zooUnder(root + "/zoo", conf);
 
     String runs = root + "/evomerge/runs";
     Path file = tmp.resolve("hdfs.conf");
     Files.writeString(
         file,
         ToyFixtures.config(tmp.resolve("unused"))
-            + "\nevomerge.models.sources = ["
-            + sources
-            + "]\nevomerge.eval.dev-set = \""
-            + dev
-            + "\"\nevomerge.run.output-root = \""
+            + "\n"
+            + zooLines
+            + "evomerge.run.output-root = \""
             + runs
             + "\"\nevomerge.merge.max-shard-size = 6KB\n");
     ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -132,7 +107,7 @@ class HdfsRunTest {
       long data = shard.tensors().values().stream().mapToLong(TensorInfo::byteSize).sum();
       assertTrue(data <= 6000 || shard.tensors().size() == 1, shard.path() + ": " + data);
     }
-    HfModelFolder source = HfModelFolder.open(zoo.sources().get(0).toString(), conf);
+    HfModelFolder source = HfModelFolder.open(ToyFixtures.zoo().sources().get(0).toString(), conf);
     assertEquals(source.tensors().keySet(), written.tensors().keySet());
     written
         .readAllFloat()

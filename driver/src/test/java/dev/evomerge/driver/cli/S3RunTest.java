@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.FileUtil;
 import org.apache.spark.deploy.history.EventLogFileReader;
 import org.apache.spark.sql.SparkSession;
 import org.gaul.s3proxy.AuthenticationType;
@@ -100,39 +99,11 @@ class S3RunTest {
 
   @Test
   void aRunReadsSourcesAndTheDevSetFromS3() throws Exception {
-    ToyZoo.Zoo zoo = ToyFixtures.zoo();
-    Configuration conf = hadoop();
-    FileSystem s3 = new org.apache.hadoop.fs.Path("s3a://zoo/").getFileSystem(conf);
-    FileSystem local = FileSystem.getLocal(new Configuration());
-    StringBuilder sources = new StringBuilder();
-    for (Path source : zoo.sources()) {
-      String uri = "s3a://zoo/" + source.getFileName();
-      FileUtil.copy(
-          local,
-          new org.apache.hadoop.fs.Path(source.toUri()),
-          s3,
-          new org.apache.hadoop.fs.Path(uri),
-          false,
-          conf);
-      sources.append(sources.length() == 0 ? "" : ", ").append('"').append(uri).append('"');
-    }
-    FileUtil.copy(
-        local,
-        new org.apache.hadoop.fs.Path(zoo.devSet().toUri()),
-        s3,
-        new org.apache.hadoop.fs.Path("s3a://zoo/dev.jsonl"),
-        false,
-        conf);
+    String zooLines = ToyFixtures.zooUnder("s3a://zoo", hadoop());
 
     Path runs = tmp.resolve("runs");
     Path file = tmp.resolve("s3.conf");
-    Files.writeString(
-        file,
-        ToyFixtures.config(runs)
-            + "\nevomerge.models.sources = ["
-            + sources
-            + "]\nevomerge.eval.dev-set = \"s3a://zoo/dev.jsonl\"\n"
-            + s3Settings());
+    Files.writeString(file, ToyFixtures.config(runs) + "\n" + zooLines + s3Settings());
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int code =
         RunCommand.execute(
@@ -158,17 +129,10 @@ class S3RunTest {
   void inspectReadsModelsOnS3aAndChecksThemAgainstEachOther() throws Exception {
     ToyZoo.Zoo zoo = ToyFixtures.zoo();
     Configuration conf = hadoop();
-    FileSystem s3 = new org.apache.hadoop.fs.Path("s3a://zoo/").getFileSystem(conf);
     List<String> args = new java.util.ArrayList<>();
     for (int i = 0; i < 2; i++) {
       String uri = "s3a://zoo/inspect/m" + i;
-      FileUtil.copy(
-          FileSystem.getLocal(new Configuration()),
-          new org.apache.hadoop.fs.Path(zoo.sources().get(i).toUri()),
-          s3,
-          new org.apache.hadoop.fs.Path(uri),
-          false,
-          conf);
+      ToyFixtures.copyTo(zoo.sources().get(i), uri, conf);
       args.add(uri);
     }
     args.add("--json");
@@ -250,13 +214,7 @@ class S3RunTest {
         .coalesce(1)
         .write()
         .parquet(parquet.toString());
-    FileUtil.copy(
-        FileSystem.getLocal(new Configuration()),
-        new org.apache.hadoop.fs.Path(parquet.toUri()),
-        s3,
-        new org.apache.hadoop.fs.Path("s3a://zoo/dev.parquet"),
-        false,
-        conf);
+    ToyFixtures.copyTo(parquet, "s3a://zoo/dev.parquet", conf);
     Path file = tmp.resolve("s3-folder.conf");
     Files.writeString(
         file,

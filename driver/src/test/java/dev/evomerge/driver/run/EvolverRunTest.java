@@ -1,5 +1,6 @@
 package dev.evomerge.driver.run;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,7 +18,9 @@ import dev.evomerge.worker.eval.CandidateSpec;
 import dev.evomerge.worker.io.FloatTensor;
 import dev.evomerge.worker.io.HfModelFolder;
 import dev.evomerge.worker.merge.MergeRunner;
+import dev.evomerge.worker.merge.MergeStatistics;
 import dev.evomerge.worker.merge.RecipeYaml;
+import dev.evomerge.worker.merge.StatisticsFolder;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -111,23 +114,17 @@ class EvolverRunTest {
     checked = EvolverRun.prepareStatistics(TestSpark.session(), settings, checked, out);
     assertTrue(log.toString(StandardCharsets.UTF_8).contains("computed"), log.toString());
     assertEquals(3, checked.spec().population().statisticsKeys().size());
-    dev.evomerge.worker.merge.StatisticsFolder gram =
-        dev.evomerge.worker.merge.StatisticsFolder.open(
+    StatisticsFolder gram =
+        StatisticsFolder.open(
             Map.of("s0", checked.spec().population().statistics().get(0)),
-            java.util.Set.of(dev.evomerge.worker.merge.MergeStatistics.Kind.GRAM),
+            java.util.Set.of(MergeStatistics.Kind.GRAM),
             new Configuration());
-    org.junit.jupiter.api.Assertions.assertArrayEquals(
+    assertArrayEquals(
         new long[] {4, 16, 16},
-        gram.shape(
-            dev.evomerge.worker.merge.MergeStatistics.Kind.GRAM,
-            "s0",
-            "model.layers.0.self_attn.q_proj.weight"));
-    org.junit.jupiter.api.Assertions.assertArrayEquals(
+        gram.shape(MergeStatistics.Kind.GRAM, "s0", "model.layers.0.self_attn.q_proj.weight"));
+    assertArrayEquals(
         new long[] {11, 16, 16},
-        gram.shape(
-            dev.evomerge.worker.merge.MergeStatistics.Kind.GRAM,
-            "s0",
-            "model.layers.1.mlp.down_proj.weight"));
+        gram.shape(MergeStatistics.Kind.GRAM, "s0", "model.layers.1.mlp.down_proj.weight"));
     // cached with the model: a second preparation computes nothing
     log.reset();
     Preflight.CheckedRun again =

@@ -5,6 +5,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.FileUtil;
 
 /** One small toy zoo per test JVM (writing it costs a couple of seconds). */
 public final class ToyFixtures {
@@ -23,6 +26,34 @@ public final class ToyFixtures {
       }
     }
     return zoo;
+  }
+
+  /** Copies a local file or folder to {@code uri}, on the Hadoop filesystem it names. */
+  public static void copyTo(Path local, String uri, Configuration conf) throws IOException {
+    org.apache.hadoop.fs.Path target = new org.apache.hadoop.fs.Path(uri);
+    FileUtil.copy(
+        FileSystem.getLocal(new Configuration()),
+        new org.apache.hadoop.fs.Path(local.toUri()),
+        target.getFileSystem(conf),
+        target,
+        false,
+        conf);
+  }
+
+  /**
+   * The toy zoo's sources and dev set copied under {@code root} (a URI on any Hadoop filesystem),
+   * as the config lines that name them.
+   */
+  public static String zooUnder(String root, Configuration conf) throws IOException {
+    StringBuilder sources = new StringBuilder();
+    for (Path source : zoo().sources()) {
+      String uri = root + "/" + source.getFileName();
+      copyTo(source, uri, conf);
+      sources.append(sources.length() == 0 ? "" : ", ").append('"').append(uri).append('"');
+    }
+    String dev = root + "/dev.jsonl";
+    copyTo(zoo().devSet(), dev, conf);
+    return "evomerge.models.sources = [" + sources + "]\nevomerge.eval.dev-set = \"" + dev + "\"\n";
   }
 
   /**

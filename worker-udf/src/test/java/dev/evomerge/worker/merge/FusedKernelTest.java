@@ -31,6 +31,16 @@ class FusedKernelTest {
     s.close();
   }
 
+  /** {@code merge} run on the DJL path (no fused kernel), the kernel restored after. */
+  private float[] djlPath(java.util.function.Supplier<float[]> merge) {
+    TaskArithmeticFamily.kernel = null;
+    try {
+      return merge.get();
+    } finally {
+      TaskArithmeticFamily.kernel = saved;
+    }
+  }
+
   @Test
   void theVectorKernelIsSelectedWhereTheModuleIsPresent() {
     // surefire adds jdk.incubator.vector, as the launcher and spark-submit do
@@ -91,9 +101,7 @@ class FusedKernelTest {
           for (Map<String, Object> global : globals(method)) {
             List<Map<String, Object>> pm = perModel(method, w);
             float[] fused = s.merge(method, shape, global, pm, 11, b, x);
-            TaskArithmeticFamily.kernel = null;
-            float[] reference = s.merge(method, shape, global, pm, 11, b, x);
-            TaskArithmeticFamily.kernel = saved;
+            float[] reference = djlPath(() -> s.merge(method, shape, global, pm, 11, b, x));
             String what =
                 method + " " + global + " weights " + w[0] + "," + w[1] + " block " + block;
             // TIES with positive weights: the DJL path's threshold arithmetic w (d - tau)+ + w tau
@@ -133,9 +141,7 @@ class FusedKernelTest {
       for (Map<String, Object> global : globals(method)) {
         List<Map<String, Object>> pm = perModel(method, w);
         float[] fused = s.merge(method, shape, global, pm, 5, b, x);
-        TaskArithmeticFamily.kernel = null;
-        float[] reference = s.merge(method, shape, global, pm, 5, b, x);
-        TaskArithmeticFamily.kernel = saved;
+        float[] reference = djlPath(() -> s.merge(method, shape, global, pm, 5, b, x));
         MergeTestSupport.assertClose(reference, fused, 1e-6);
       }
     }
@@ -166,9 +172,7 @@ class FusedKernelTest {
       }
       for (long bytes : new long[] {1L << 28, 0}) {
         TaskArithmeticFamily.storedMaskBytes = bytes;
-        TaskArithmeticFamily.kernel = null;
-        float[] reference = s.merge("dare_ties", Map.of(), two, 9, zero, x, x2);
-        TaskArithmeticFamily.kernel = saved;
+        float[] reference = djlPath(() -> s.merge("dare_ties", Map.of(), two, 9, zero, x, x2));
         MergeTestSupport.assertClose(
             reference, s.merge("dare_ties", Map.of(), two, 9, zero, x, x2), 1e-5);
       }
